@@ -1,0 +1,184 @@
+// Loads the configuration once: defaults, then a --config file, then RTCRM_* environment variables;
+// every problem is collected and reported together.
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.js";
+import { SCHEMA, SEED_KEYS, type ConfigKey, type KeySpec, type Scalar } from "./schema.js";
+
+export interface Config {
+  kafka_bootstrap_servers: string;
+  kafka_group_id: string;
+  event_topic: string;
+  campaign_topic: string;
+  trigger_topic: string;
+  dead_letter_topic: string;
+  campaign_status_topic: string;
+  create_topics: boolean;
+  new_topic_partitions: number;
+  auto_offset_reset: "earliest" | "latest";
+  workers: number | null;
+  batch_size: number;
+  max_pending_events: number;
+  fuel_per_evaluation: number;
+  fuel_overrides: Record<string, number>;
+  memory_limit_bytes: number;
+  watchdog_ms: number;
+  time_basis: "processing-time" | "created-at";
+  delivery: "at-least-once" | "exactly-once";
+  commit_interval_ms: number;
+  shutdown_timeout_ms: number;
+  filters_compiled_dir: string;
+  log_level: "debug" | "info" | "warn" | "error";
+  kafka: Record<string, Scalar>;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Things worth telling the operator that are not errors (e.g. a seed key mapped to its new name). */
+  readonly warnings: string[];
+}
+
+export function defaults(): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SCHEMA)) {
+    out[key] = spec.type === "map" ? { ...spec.default } : spec.default;
+  }
+  return out as unknown as Config;
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function checkValue(key: string, spec: KeySpec, value: unknown, problems: string[]): unknown {
+  switch (spec.type) {
+    case "string":
+      if (typeof value !== "string" || value === "") {
+        problems.push(`${key}: expected a non-empty string, got ${describe(value)}`);
+      } else if (spec.oneOf && !spec.oneOf.includes(value)) {
+        problems.push(`${key}: expected one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`);
+      }
+      return value;
+    case "integer":
+      if (value === null && spec.default === null) return null;
+      if (typeof value !== "number" || !Number.isInteger(value)) {
+        problems.push(`${key}: expected an integer, got ${describe(value)}`);
+      } else if (value < spec.min || value > spec.max) {
+        problems.push(`${key}: must be between ${spec.min} and ${spec.max}, got ${value}`);
+      }
+      return value;
+    case "boolean":
+      if (typeof value !== "boolean") problems.push(`${key}: expected true or false, got ${describe(value)}`);
+      return value;
+    case "map": {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        problems.push(`${key}: expected an object, got ${describe(value)}`);
+        return value;
+      }
+      for (const [k, v] of Object.entries(value)) {
+        if (spec.values === "integer") {
+          if (!/^-?\d+$/.test(k)) problems.push(`${key}: keys are campaign ids, got ${JSON.stringify(k)}`);
+          if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+            problems.push(`${key}.${k}: expected a positive integer, got ${describe(v)}`);
+          }
+        } else if (!["string", "number", "boolean"].includes(typeof v)) {
+          problems.push(`${key}.${k}: expected a string, number or boolean, got ${describe(v)}`);
+        }
+      }
+      return value;
+    }
+  }
+}
+
+function parseEnvValue(spec: KeySpec, text: string): unknown {
+  if (spec.type === "string") return text;
+  if (spec.type === "integer") return text === "" && spec.default === null ? null : /^-?\d+$/.test(text) ? Number(text) : text;
+  if (spec.type === "boolean") return text === "true" ? true : text === "false" ? false : text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Builds the configuration from defaults, an optional JSON file and the environment
+ * (RTCRM_<KEY> for a key, e.g. RTCRM_WORKERS=4; RTCRM_KAFKA__SASL_USERNAME=x for kafka["sasl.username"]).
+ * Throws ConfigError listing every problem.
+ */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const merged = defaults() as unknown as Record<string, unknown>;
+
+  const apply = (source: string, raw: Record<string, unknown>): void => {
+    for (const [key, value] of Object.entries(raw)) {
+      const seed = SEED_KEYS[key];
+      if (seed) {
+        if (seed.replacedBy === null) {
+          warnings.push(`${source}: ${key} is ignored (${seed.note})`);
+          continue;
+        }
+        const target = seed.replacedBy;
+        if (key in raw && target in raw) {
+          problems.push(`${source}: both ${key} and ${target} are set; keep ${target}`);
+          continue;
+        }
+        warnings.push(`${source}: ${key} is read as ${target} (${seed.note})`);
+        merged[target] = checkValue(target, SCHEMA[target], value, problems);
+        continue;
+      }
+      if (!(key in SCHEMA)) {
+        problems.push(`${source}: unknown key ${JSON.stringify(key)}; known keys: ${Object.keys(SCHEMA).join(", ")}`);
+        continue;
+      }
+      const spec: KeySpec = SCHEMA[key as ConfigKey];
+      merged[key] = checkValue(`${source}: ${key}`, spec, value, problems);
+    }
+  };
+
+  if (options.file !== undefined) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(options.file, "utf8");
+    } catch (error) {
+      problems.push(`${options.file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    if (text !== undefined) {
+      try {
+        const raw = JSON.parse(text) as unknown;
+        if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+          problems.push(`${options.file}: expected a JSON object`);
+        } else {
+          apply(options.file, raw as Record<string, unknown>);
+        }
+      } catch (error) {
+        problems.push(`${options.file}: not valid JSON (${(error as Error).message})`);
+      }
+    }
+  }
+
+  const fromEnv: Record<string, unknown> = {};
+  const kafkaExtra: Record<string, Scalar> = {};
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith("RTCRM_") || text === undefined) continue;
+    if (name.startsWith("RTCRM_KAFKA__")) {
+      kafkaExtra[name.slice("RTCRM_KAFKA__".length).toLowerCase().replace(/_/g, ".")] = text;
+      continue;
+    }
+    const key = name.slice("RTCRM_".length).toLowerCase();
+    if (key in SCHEMA) fromEnv[key] = parseEnvValue(SCHEMA[key as ConfigKey], text);
+  }
+  apply("environment", fromEnv);
+  if (Object.keys(kafkaExtra).length > 0) {
+    merged.kafka = { ...(merged.kafka as Record<string, Scalar>), ...kafkaExtra };
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: merged as unknown as Config, warnings };
+}
+
+/** The fuel budget of a campaign: its override, or the default. */
+export function fuelFor(config: Config, campaignId: number): number {
+  return config.fuel_overrides[String(campaignId)] ?? config.fuel_per_evaluation;
+}

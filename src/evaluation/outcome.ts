@@ -1,0 +1,29 @@
+// What evaluating one campaign against one event gives. Outcomes are values: one bad filter never fails a batch.
+
+/** What the sandbox says about one filter call. */
+export type FilterOutcomeKind =
+  | "match"
+  | "no-match"
+  | "threw"
+  | "out-of-fuel"
+  | "out-of-memory"
+  | "stack-overflow"
+  | "bad-event"
+  | "watchdog";
+
+export interface FilterOutcome {
+  readonly kind: FilterOutcomeKind;
+  /** Fuel units spent by the call (see the sandbox for the unit). */
+  readonly fuelUsed: number;
+  /** For threw/bad-event/watchdog: what happened, e.g. the thrown value as text. */
+  readonly message?: string;
+}
+
+/** Why a campaign was not even asked: the rules before the filter (SEED.md, evaluation steps 1-5). */
+export type SkipReason = "disabled" | "other-game" | "other-event-name" | "not-started" | "ended";
+
+export type Outcome = { readonly kind: "skipped"; readonly reason: SkipReason } | FilterOutcome;
+
+export function isMatch(outcome: Outcome): boolean {
+  return outcome.kind === "match";
+}

@@ -1,0 +1,41 @@
+// What crosses the thread boundary between the main thread and the evaluation workers.
+import type { Campaign } from "../campaigns/campaign.js";
+import type { Outcome } from "../evaluation/outcome.js";
+
+/** A campaign version as a worker needs it: its rules, its compiled filter module and its limits. */
+export interface FilterRef {
+  readonly campaign: Campaign;
+  /** Per-filter WebAssembly module (compiled once in the main thread; cloning shares the compiled code). */
+  readonly module: WebAssembly.Module;
+  readonly fuel: number;
+  readonly memoryBytes: number;
+}
+
+export interface BatchEvent {
+  /** The event exactly as received (UTF-8 JSON text of one object). */
+  readonly json: string;
+  /** Parsed head for the rules before the filter. */
+  readonly game: string;
+  readonly eventName: string;
+  /** The instant the date window is checked against (epoch ms). */
+  readonly nowMs: number;
+  /** Indices into BatchTask.filters of the campaigns routed to this event. */
+  readonly candidates: readonly number[];
+}
+
+export interface BatchTask {
+  readonly filters: readonly FilterRef[];
+  readonly events: readonly BatchEvent[];
+}
+
+/** outcomes[i][j]: event i, its j-th candidate. */
+export interface BatchResult {
+  readonly outcomes: Outcome[][];
+  readonly threadId: number;
+}
+
+export interface WorkerInit {
+  readonly engineModule: WebAssembly.Module;
+  /** At most this many filters stay loaded in one worker; the least recently used are unloaded. */
+  readonly maxLoadedFilters: number;
+}
