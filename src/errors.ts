@@ -7,7 +7,6 @@ export const ErrorCodes = {
   FILTER_INVALID: "RTCRM_FILTER_INVALID",
   EVENT_INVALID: "RTCRM_EVENT_INVALID",
   ENGINE_BUILD_MISSING: "RTCRM_ENGINE_BUILD_MISSING",
-  ARTEFACT_INVALID: "RTCRM_ARTEFACT_INVALID",
   SANDBOX_TRAP: "RTCRM_SANDBOX_TRAP",
   POOL_CLOSED: "RTCRM_POOL_CLOSED",
   POOL_TASK_FAILED: "RTCRM_POOL_TASK_FAILED",
@@ -56,7 +55,8 @@ export class CampaignError extends RtcrmError {
 /** Where in the filter source a problem is; line and column are 1-based. */
 export interface SourcePosition {
   line: number;
-  column: number;
+  /** Absent where only the line is known (errors found by QuickJS rather than the validator). */
+  column?: number;
 }
 
 /** A filter that does not compile or uses something the sandbox forbids. */
@@ -65,7 +65,9 @@ export class FilterError extends RtcrmError {
   constructor(message: string, position?: SourcePosition) {
     super(
       ErrorCodes.FILTER_INVALID,
-      position ? `${message} (line ${position.line}, column ${position.column})` : message,
+      position
+        ? `${message} (line ${position.line}${position.column === undefined ? "" : `, column ${position.column}`})`
+        : message,
     );
     this.position = position;
   }

@@ -23,7 +23,7 @@ export interface Config {
   memory_limit_bytes: number;
   watchdog_ms: number;
   time_basis: "processing-time" | "created-at";
-  delivery: "at-least-once" | "exactly-once";
+  delivery: "at-least-once";
   commit_interval_ms: number;
   shutdown_timeout_ms: number;
   filters_compiled_dir: string;

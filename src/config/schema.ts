@@ -31,7 +31,7 @@ export const SCHEMA = {
   memory_limit_bytes: { type: "integer", default: 16 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024, description: "memory one filter call may allocate" },
   watchdog_ms: { type: "integer", default: 5_000, min: 10, max: 600_000, description: "wall-clock limit of one batch in a worker; past it the worker is restarted and the pair at fault isolated" },
   time_basis: { type: "string", default: "processing-time", oneOf: ["processing-time", "created-at"], description: "instant checked against start_date/end_date: processing time, or the event's created_at" },
-  delivery: { type: "string", default: "at-least-once", oneOf: ["at-least-once", "exactly-once"], description: "delivery guarantee of triggers" },
+  delivery: { type: "string", default: "at-least-once", oneOf: ["at-least-once"], description: "delivery guarantee of triggers (see README, Guarantees)" },
   commit_interval_ms: { type: "integer", default: 1_000, min: 10, max: 600_000, description: "how often processed offsets are committed" },
   shutdown_timeout_ms: { type: "integer", default: 30_000, min: 100, max: 600_000, description: "deadline of a graceful stop; past it the engine exits non-zero and duplicates are possible" },
   filters_compiled_dir: { type: "string", default: "filters-compiled", description: "where compiled filter artefacts are cached (content-addressed)" },

@@ -7,10 +7,11 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
 import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
+import type { EngineModule } from "../sandbox/engine-module.js";
 import type { BatchEvent, BatchResult, BatchTask, WorkerInit } from "./protocol.js";
 
 export interface EvaluatorPoolOptions {
-  readonly engineModule: WebAssembly.Module;
+  readonly engine: EngineModule;
   /** Worker threads; default: cores minus one, at least one. */
   readonly workers?: number;
   /** A batch running longer than this is stopped by terminating its worker (the last line of defence after fuel). */
@@ -47,7 +48,8 @@ export class EvaluatorPool extends EventEmitter {
     this.#watchdogMs = options.watchdogMs;
     this.#maxQueued = options.maxQueuedBatches ?? this.workers * 2;
     const workerData: WorkerInit = {
-      engineModule: options.engineModule,
+      engineModule: options.engine.module,
+      engineVersion: options.engine.version,
       maxLoadedFilters: options.maxLoadedFilters ?? 20_000,
     };
     this.#pool = new Piscina<BatchTask, BatchResult>({

@@ -36,6 +36,8 @@ export interface BatchResult {
 
 export interface WorkerInit {
   readonly engineModule: WebAssembly.Module;
+  /** Filter modules built for another engine version are refused. */
+  readonly engineVersion: string;
   /** At most this many filters stay loaded in one worker; the least recently used are unloaded. */
   readonly maxLoadedFilters: number;
 }

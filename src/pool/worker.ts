@@ -8,7 +8,7 @@ import { Sandbox } from "../sandbox/sandbox.js";
 import type { BatchResult, BatchTask, FilterRef, WorkerInit } from "./protocol.js";
 
 const init = workerData as WorkerInit;
-const sandbox = new Sandbox(init.engineModule);
+const sandbox = new Sandbox(init.engineModule, { engineVersion: init.engineVersion });
 /** versionKey -> last use; insertion order is refreshed on use, so the first key is the least recently used. */
 const loaded = new Map<string, true>();
 /** campaignId -> loaded versionKey: a new version of a campaign replaces the old one at once. */

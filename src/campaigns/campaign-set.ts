@@ -1,0 +1,150 @@
+// The broadcast state: every instance builds the same campaign set from the campaign topic.
+// The latest record per key decides (last write wins): a valid record replaces the campaign, a tombstone
+// deletes it, and an invalid record removes it too, so that the set depends only on the topic's content
+// (after compaction only the latest record of a key remains).
+import { errorMessage, FilterError } from "../errors.js";
+import { parseCampaign, type Campaign } from "./campaign.js";
+import type { CampaignStatus } from "./status.js";
+
+/** A campaign ready to evaluate: rules, compiled filter module and limits. */
+export interface ActiveCampaign {
+  readonly campaign: Campaign;
+  readonly module: WebAssembly.Module;
+  readonly artefact: string;
+  readonly fuel: number;
+  readonly memoryBytes: number;
+}
+
+export interface FilterCompilerLike {
+  compile(source: string): Promise<{ module: WebAssembly.Module; hash: string }>;
+}
+
+export interface CampaignRecord {
+  readonly key: string | null;
+  readonly value: Uint8Array | null;
+  readonly source: string;
+}
+
+export interface CampaignSetOptions {
+  readonly compiler: FilterCompilerLike;
+  readonly limitsFor: (campaignId: number) => { fuel: number; memoryBytes: number };
+  readonly now?: () => Date;
+}
+
+const routeKey = (game: string, eventName: string): string => `${game}\u0000${eventName}`;
+
+export class CampaignSet {
+  readonly #byId = new Map<number, ActiveCampaign>();
+  readonly #routes = new Map<string, ActiveCampaign[]>();
+  readonly #options: CampaignSetOptions;
+  /** Bumped on every change, so that callers can tell their view is stale. */
+  version = 0;
+
+  constructor(options: CampaignSetOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  get(campaignId: number): ActiveCampaign | undefined {
+    return this.#byId.get(campaignId);
+  }
+
+  all(): IterableIterator<ActiveCampaign> {
+    return this.#byId.values();
+  }
+
+  /** The campaigns that can match an event of this game and event name (others cost nothing). */
+  route(game: string, eventName: string): readonly ActiveCampaign[] {
+    return this.#routes.get(routeKey(game, eventName)) ?? [];
+  }
+
+  /** Applies one campaign record and says what became of it. */
+  async apply(record: CampaignRecord): Promise<CampaignStatus> {
+    const at = (this.#options.now?.() ?? new Date()).toISOString();
+    const status = (campaign_id: number | null, kind: CampaignStatus["status"], extra: Partial<CampaignStatus> = {}): CampaignStatus => ({
+      campaign_id,
+      status: kind,
+      ...extra,
+      source: record.source,
+      at,
+    });
+    const keyId = record.key === null ? null : parseKey(record.key);
+
+    if (record.value === null || record.value.length === 0) {
+      if (keyId === null) {
+        return status(null, "rejected", { reasons: [`a tombstone needs the campaign id as key, got ${JSON.stringify(record.key)}`] });
+      }
+      this.#remove(keyId);
+      return status(keyId, "deleted");
+    }
+
+    let parsedJson: unknown;
+    try {
+      parsedJson = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(record.value));
+    } catch (error) {
+      if (keyId !== null) this.#remove(keyId);
+      return status(keyId, "rejected", { reasons: [`not valid JSON: ${errorMessage(error)}`] });
+    }
+    const parsed = parseCampaign(parsedJson);
+    const campaignId = parsed.ok ? parsed.campaign.campaignId : (parsed.campaignId ?? keyId);
+    const reasons = parsed.ok ? [] : [...parsed.reasons];
+    if (keyId !== null && campaignId !== null && keyId !== campaignId) {
+      reasons.push(`the record key ${record.key} does not match campaign_id ${campaignId}`);
+    }
+    if (record.key !== null && keyId === null) {
+      reasons.push(`the record key must be the campaign id, got ${JSON.stringify(record.key)}`);
+    }
+    let compiled: { module: WebAssembly.Module; hash: string } | undefined;
+    const filter = (parsedJson as { filter?: unknown } | null)?.filter;
+    if (typeof filter === "string" && filter.trim() !== "") {
+      try {
+        compiled = await this.#options.compiler.compile(filter);
+      } catch (error) {
+        reasons.push(error instanceof FilterError ? `filter: ${error.message}` : `filter could not be compiled: ${errorMessage(error)}`);
+      }
+    }
+    if (!parsed.ok || reasons.length > 0 || !compiled) {
+      for (const id of new Set([campaignId, keyId])) if (id !== null) this.#remove(id);
+      return status(campaignId, "rejected", { reasons });
+    }
+    const campaign = parsed.campaign;
+    this.#put({ campaign, module: compiled.module, artefact: compiled.hash, ...this.#options.limitsFor(campaign.campaignId) });
+    return status(campaign.campaignId, "accepted", { version: campaign.versionKey, filter_artefact: compiled.hash });
+  }
+
+  /** Takes a campaign out of evaluation (e.g. its filter keeps hanging workers) until a new version is written. */
+  quarantine(campaignId: number, reason: string, source: string): CampaignStatus | null {
+    if (!this.#byId.has(campaignId)) return null;
+    this.#remove(campaignId);
+    return { campaign_id: campaignId, status: "quarantined", reasons: [reason], source, at: new Date().toISOString() };
+  }
+
+  #put(active: ActiveCampaign): void {
+    this.#remove(active.campaign.campaignId);
+    this.#byId.set(active.campaign.campaignId, active);
+    const key = routeKey(active.campaign.game, active.campaign.eventName);
+    this.#routes.set(key, [...(this.#routes.get(key) ?? []), active].sort((a, b) => a.campaign.campaignId - b.campaign.campaignId));
+    this.version++;
+  }
+
+  #remove(campaignId: number): void {
+    const old = this.#byId.get(campaignId);
+    if (!old) return;
+    this.#byId.delete(campaignId);
+    const key = routeKey(old.campaign.game, old.campaign.eventName);
+    const rest = (this.#routes.get(key) ?? []).filter((a) => a !== old);
+    if (rest.length > 0) this.#routes.set(key, rest);
+    else this.#routes.delete(key);
+    this.version++;
+  }
+}
+
+function parseKey(key: string): number | null {
+  const trimmed = key.trim();
+  if (!/^-?\d+$/.test(trimmed)) return null;
+  const n = Number(trimmed);
+  return Number.isSafeInteger(n) ? n : null;
+}

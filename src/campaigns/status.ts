@@ -1,0 +1,17 @@
+// Records of the campaign status topic: what became of each campaign record, keyed by campaign id.
+
+export type CampaignStatusKind = "accepted" | "rejected" | "deleted" | "quarantined";
+
+export interface CampaignStatus {
+  readonly campaign_id: number | null;
+  readonly status: CampaignStatusKind;
+  /** What to change (rejected) or what happened (quarantined). */
+  readonly reasons?: readonly string[];
+  /** sha256 of the campaign as accepted. */
+  readonly version?: string;
+  /** Content hash of the compiled filter artefact in filters-compiled/. */
+  readonly filter_artefact?: string;
+  /** topic/partition/offset of the campaign record. */
+  readonly source: string;
+  readonly at: string;
+}

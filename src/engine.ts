@@ -1,0 +1,131 @@
+// Wires the stages in flow order: topics, campaigns in (compiled to sandboxed filters), events in,
+// evaluation in the worker pool, triggers out, offsets committed. Start and a two-phase stop.
+import { CampaignReader } from "./campaigns/campaign-reader.js";
+import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
+import { FilterCompiler } from "./compile/filter-compiler.js";
+import { fuelFor, type Config } from "./config/config.js";
+import { errorMessage } from "./errors.js";
+import type { Outcome } from "./evaluation/outcome.js";
+import { EventPipeline } from "./events/event-pipeline.js";
+import { AckingProducer } from "./kafka/acking-producer.js";
+import { clientSettings } from "./kafka/settings.js";
+import { ensureTopics } from "./kafka/topics.js";
+import type { Logger } from "./logging/logger.js";
+import { EvaluatorPool } from "./pool/evaluator-pool.js";
+import { loadEngineModule, type EngineModule } from "./sandbox/engine-module.js";
+
+/** Watchdog kills of one campaign version after which it is quarantined. */
+const QUARANTINE_AFTER_WATCHDOG = 3;
+
+export interface EngineParts {
+  readonly campaigns: CampaignSet;
+  readonly compiler: FilterCompiler;
+  readonly pool: EvaluatorPool;
+  readonly producer: AckingProducer;
+  readonly reader: CampaignReader;
+  readonly pipeline: EventPipeline;
+}
+
+export class Engine {
+  readonly parts: EngineParts;
+  readonly #config: Config;
+  readonly #log: Logger;
+  #stopping: Promise<boolean> | undefined;
+
+  private constructor(config: Config, log: Logger, parts: EngineParts) {
+    this.#config = config;
+    this.#log = log;
+    this.parts = parts;
+  }
+
+  /** Starts every stage; the event side starts only after the campaign topic was read to its end. */
+  static async start(config: Config, log: Logger, engine: EngineModule = loadEngineModule()): Promise<Engine> {
+    await retryWhileUnreachable(log, () => ensureTopics(config, log));
+    const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
+    const campaigns = new CampaignSet({
+      compiler,
+      limitsFor: (id) => ({ fuel: fuelFor(config, id), memoryBytes: config.memory_limit_bytes }),
+    });
+    const producer = new AckingProducer(clientSettings(config, "producer"), log.child({ component: "producer" }));
+    await retryWhileUnreachable(log, () => producer.connect(30_000));
+    const pool = new EvaluatorPool({
+      engine,
+      ...(config.workers === null ? {} : { workers: config.workers }),
+      watchdogMs: config.watchdog_ms,
+    });
+    pool.on("worker-failure", (error) => log.warn("evaluation worker replaced", { error: errorMessage(error) }));
+    const reader = new CampaignReader(config, campaigns, producer, log);
+    await retryWhileUnreachable(log, () => reader.start());
+
+    const watchdogCounts = new Map<string, number>();
+    const reported = new Set<string>();
+    const onFilterProblem = (active: ActiveCampaign, outcome: Outcome): void => {
+      const id = active.campaign.campaignId;
+      const once = `${active.campaign.versionKey}:${outcome.kind}`;
+      if (!reported.has(once)) {
+        reported.add(once);
+        log.warn("campaign filter problem (reported once per campaign version and kind)", {
+          campaign_id: id,
+          outcome: outcome.kind,
+          message: "message" in outcome ? outcome.message : undefined,
+        });
+      }
+      if (outcome.kind !== "watchdog") return;
+      const n = (watchdogCounts.get(active.campaign.versionKey) ?? 0) + 1;
+      watchdogCounts.set(active.campaign.versionKey, n);
+      if (n < QUARANTINE_AFTER_WATCHDOG || campaigns.get(id) !== active) return;
+      const status = campaigns.quarantine(
+        id,
+        `its filter exceeded the ${config.watchdog_ms} ms watchdog ${n} times; write a new version to activate it again`,
+        "engine",
+      );
+      if (status) reader.publish(status);
+    };
+    const pipeline = new EventPipeline(config, campaigns, pool, producer, log, { onFilterProblem });
+    await pipeline.start();
+    log.info("engine started", { campaigns: campaigns.size, workers: pool.workers, compiled: compiler.stats });
+    return new Engine(config, log, { campaigns, compiler, pool, producer, reader, pipeline });
+  }
+
+  /**
+   * Stops fetching, finishes in-flight batches, flushes the producer and commits, within shutdown_timeout_ms.
+   * Resolves true when everything finished (no duplicates on restart), false when the deadline cut it short.
+   * Idempotent.
+   */
+  stop(): Promise<boolean> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<boolean> {
+    const deadline = Date.now() + this.#config.shutdown_timeout_ms;
+    const { pipeline, reader, producer, pool } = this.parts;
+    let clean = await pipeline.stop(deadline);
+    await reader.stop(Math.max(500, deadline - Date.now()));
+    try {
+      await producer.flush(Math.max(100, deadline - Date.now()));
+    } catch (error) {
+      clean = false;
+      this.#log.error("producer not flushed before the deadline", { error: errorMessage(error) });
+    }
+    await producer.disconnect(Math.max(500, deadline - Date.now()));
+    await pool.close(Math.max(500, deadline - Date.now()));
+    return clean;
+  }
+}
+
+/** Runs `attempt` until it succeeds, backing off while Kafka cannot be reached; other errors are thrown. */
+async function retryWhileUnreachable<T>(log: Logger, attempt: () => Promise<T>): Promise<T> {
+  let delay = 1_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const text = errorMessage(error);
+      if (!/timed out|transport|brokers? (are )?down|connect|ECONNREFUSED|Local: Broker/i.test(text)) throw error;
+      log.warn("Kafka unreachable; retrying", { error: text, retryInMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+}

@@ -1,0 +1,349 @@
+// Events in, triggers out: consume in the consumer group, decode and route on the main thread, evaluate
+// batches in the worker pool, produce triggers in partition order, commit only fully processed offsets.
+import rdkafka from "@confluentinc/kafka-javascript";
+import { parseInstant } from "../campaigns/campaign.js";
+import type { ActiveCampaign, CampaignSet } from "../campaigns/campaign-set.js";
+import type { Config } from "../config/config.js";
+import { errorMessage } from "../errors.js";
+import { evaluationInstant } from "../evaluation/evaluate.js";
+import type { Outcome } from "../evaluation/outcome.js";
+import type { AckingProducer } from "../kafka/acking-producer.js";
+import { connectConsumer, consumeBatch, disconnectConsumer } from "../kafka/consumer-util.js";
+import { clientSettings, KafkaErrors } from "../kafka/settings.js";
+import type { Logger } from "../logging/logger.js";
+import { PartitionOffsets } from "../offsets/partition-offsets.js";
+import type { EvaluatorPool } from "../pool/evaluator-pool.js";
+import type { BatchEvent, FilterRef } from "../pool/protocol.js";
+import { HEADER_CAMPAIGN_ID, HEADER_SOURCE, HEADER_TRIGGER_ID, sourceHeader, triggerId, triggerValue } from "../triggers/trigger.js";
+import { decodeEvent } from "./decode.js";
+
+export const DLQ_HEADERS = {
+  reason: "rtcrm-dlq-reason",
+  topic: "rtcrm-dlq-source-topic",
+  partition: "rtcrm-dlq-source-partition",
+  offset: "rtcrm-dlq-source-offset",
+} as const;
+
+export interface PipelineCounters {
+  consumed: number;
+  deadLettered: number;
+  evaluated: number;
+  triggers: number;
+  outcomes: Record<string, number>;
+}
+
+interface EventMeta {
+  readonly offset: number;
+  readonly playerKey: string | null;
+  readonly json: string;
+  readonly campaigns: readonly ActiveCampaign[];
+}
+
+interface Building {
+  readonly events: BatchEvent[];
+  readonly metas: EventMeta[];
+  readonly filters: FilterRef[];
+  readonly filterIndex: Map<string, number>;
+}
+
+function newBuilding(): Building {
+  return { events: [], metas: [], filters: [], filterIndex: new Map() };
+}
+
+/** One assignment of one partition; a new object after every rebalance, so late work of a revoked one is dropped. */
+class PartitionState {
+  readonly offsets = new PartitionOffsets();
+  chain: Promise<void> = Promise.resolve();
+  revoked = false;
+  building: Building | null = null;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+}
+
+export interface PipelineHooks {
+  /** A campaign's filter outcome that is neither match nor no-match (threw, out of fuel, watchdog, ...). */
+  onFilterProblem?(campaign: ActiveCampaign, outcome: Outcome): void;
+}
+
+export class EventPipeline {
+  readonly counters: PipelineCounters = { consumed: 0, deadLettered: 0, evaluated: 0, triggers: 0, outcomes: {} };
+  readonly #config: Config;
+  readonly #campaigns: CampaignSet;
+  readonly #pool: EvaluatorPool;
+  readonly #producer: AckingProducer;
+  readonly #log: Logger;
+  readonly #hooks: PipelineHooks;
+  readonly #consumer: rdkafka.KafkaConsumer;
+  readonly #partitions = new Map<number, PartitionState>();
+  #paused = false;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #commitTimer: NodeJS.Timeout | undefined;
+  #lastBrokerError = 0;
+
+  constructor(
+    config: Config,
+    campaigns: CampaignSet,
+    pool: EvaluatorPool,
+    producer: AckingProducer,
+    log: Logger,
+    hooks: PipelineHooks = {},
+  ) {
+    this.#config = config;
+    this.#campaigns = campaigns;
+    this.#pool = pool;
+    this.#producer = producer;
+    this.#log = log.child({ component: "events" });
+    this.#hooks = hooks;
+    this.#consumer = new rdkafka.KafkaConsumer(
+      {
+        ...clientSettings(config, "events"),
+        "group.id": config.kafka_group_id,
+        "enable.auto.commit": false,
+        "enable.auto.offset.store": false,
+        "queued.max.messages.kbytes": 16_384,
+        rebalance_cb: (err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]) => this.#rebalance(err, assignment),
+      },
+      { "auto.offset.reset": config.auto_offset_reset },
+    );
+    this.#consumer.setDefaultConsumeTimeout(50);
+    this.#consumer.on("event.error", (err) => this.#brokerError(err));
+  }
+
+  /** Events fetched and not yet fully processed, over all assigned partitions. */
+  get inFlight(): number {
+    let n = 0;
+    for (const p of this.#partitions.values()) n += p.offsets.inFlight;
+    return n;
+  }
+
+  async start(connectTimeoutMs = 30_000): Promise<void> {
+    await connectConsumer(this.#consumer, connectTimeoutMs);
+    this.#consumer.subscribe([this.#config.event_topic]);
+    this.#commitTimer = setInterval(() => this.#commit(), this.#config.commit_interval_ms);
+    this.#loop = this.#run();
+    this.#log.info("consuming events", { topic: this.#config.event_topic, group: this.#config.kafka_group_id });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let messages: rdkafka.Message[];
+      try {
+        messages = await consumeBatch(this.#consumer, this.#config.batch_size * 4);
+      } catch (error) {
+        this.#brokerError(error as rdkafka.LibrdKafkaError);
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (messages.length > 0) this.#accept(messages);
+      this.#flowControl();
+    }
+  }
+
+  #accept(messages: rdkafka.Message[]): void {
+    const processingMs = Date.now();
+    const touched = new Set<PartitionState>();
+    for (const m of messages) {
+      const ps = this.#partitions.get(m.partition);
+      if (!ps) continue; // fetched before a revoke: the next owner reads it again
+      if (!ps.offsets.track(m.offset)) continue;
+      this.counters.consumed++;
+      const decoded = decodeEvent(m.value);
+      if (!decoded.ok) {
+        this.#deadLetter(ps, m, decoded.reason);
+        continue;
+      }
+      const event = decoded.event;
+      const nowMs = evaluationInstant(this.#config.time_basis, { created_at: event.createdAt }, processingMs, parseInstant);
+      if (nowMs === null) {
+        this.#deadLetter(ps, m, "created_at is missing or not an ISO-8601 instant (time_basis is created-at)");
+        continue;
+      }
+      const campaigns = this.#campaigns.route(event.game, event.eventName);
+      if (campaigns.length === 0) {
+        ps.offsets.done(m.offset);
+        continue;
+      }
+      const b = (ps.building ??= newBuilding());
+      const candidates = campaigns.map((c) => {
+        let index = b.filterIndex.get(c.campaign.versionKey);
+        if (index === undefined) {
+          index = b.filters.push(c) - 1;
+          b.filterIndex.set(c.campaign.versionKey, index);
+        }
+        return index;
+      });
+      b.events.push({ json: event.json, game: event.game, eventName: event.eventName, nowMs, candidates });
+      b.metas.push({ offset: m.offset, playerKey: event.playerKey, json: event.json, campaigns });
+      touched.add(ps);
+      if (b.events.length >= this.#config.batch_size) this.#flush(ps);
+    }
+    for (const ps of touched) this.#flush(ps);
+  }
+
+  #flush(ps: PartitionState): void {
+    const b = ps.building;
+    if (!b || b.events.length === 0) return;
+    ps.building = null;
+    this.counters.evaluated += b.events.length;
+    // Batches of one partition evaluate in parallel but are emitted in order along the partition's chain.
+    const result = this.#pool.evaluate({ filters: b.filters, events: b.events });
+    ps.chain = ps.chain
+      .then(() => result)
+      .then((outcomes) => this.#emit(ps, b.metas, outcomes))
+      .catch((error) => {
+        if (!this.#stopping) this.#log.error("batch failed; its events stay uncommitted", { error: errorMessage(error), partition: ps.partition });
+      });
+  }
+
+  #emit(ps: PartitionState, metas: EventMeta[], outcomes: Outcome[][]): void {
+    if (ps.revoked) return;
+    for (const [i, meta] of metas.entries()) {
+      const row = outcomes[i] ?? [];
+      const matched: ActiveCampaign[] = [];
+      for (const [j, outcome] of row.entries()) {
+        const campaign = meta.campaigns[j];
+        if (!campaign) continue;
+        this.counters.outcomes[outcome.kind] = (this.counters.outcomes[outcome.kind] ?? 0) + 1;
+        if (outcome.kind === "match") matched.push(campaign);
+        else if (outcome.kind !== "no-match" && outcome.kind !== "skipped") this.#hooks.onFilterProblem?.(campaign, outcome);
+      }
+      if (matched.length === 0) {
+        ps.offsets.done(meta.offset);
+        continue;
+      }
+      const source = { topic: ps.topic, partition: ps.partition, offset: meta.offset };
+      let waiting = matched.length;
+      for (const active of matched) {
+        this.counters.triggers++;
+        this.#producer.send(
+          {
+            topic: this.#config.trigger_topic,
+            key: meta.playerKey,
+            value: Buffer.from(triggerValue(active.campaign.json, meta.json)),
+            headers: [
+              { [HEADER_TRIGGER_ID]: triggerId(source, active.campaign.versionKey) },
+              { [HEADER_CAMPAIGN_ID]: String(active.campaign.campaignId) },
+              { [HEADER_SOURCE]: sourceHeader(source) },
+            ],
+          },
+          () => {
+            if (--waiting === 0 && !ps.revoked) ps.offsets.done(meta.offset);
+          },
+        );
+      }
+    }
+  }
+
+  #deadLetter(ps: PartitionState, m: rdkafka.Message, reason: string): void {
+    this.counters.deadLettered++;
+    this.#log.debug("event dead-lettered", { partition: m.partition, offset: m.offset, reason });
+    this.#producer.send(
+      {
+        topic: this.#config.dead_letter_topic,
+        key: m.key ?? null,
+        value: m.value ?? Buffer.alloc(0),
+        headers: [
+          ...(m.headers ?? []),
+          { [DLQ_HEADERS.reason]: reason },
+          { [DLQ_HEADERS.topic]: m.topic },
+          { [DLQ_HEADERS.partition]: String(m.partition) },
+          { [DLQ_HEADERS.offset]: String(m.offset) },
+        ],
+      },
+      () => {
+        if (!ps.revoked) ps.offsets.done(m.offset);
+      },
+    );
+  }
+
+  /** Pauses fetching while too much is in flight or the pool is saturated; resumes at half. */
+  #flowControl(): void {
+    const assigned = this.#assignedList();
+    if (assigned.length === 0) return;
+    const inFlight = this.inFlight;
+    if (!this.#paused && (inFlight >= this.#config.max_pending_events || this.#pool.needsDrain)) {
+      this.#consumer.pause(assigned);
+      this.#paused = true;
+      this.#log.debug("fetching paused", { inFlight, queuedBatches: this.#pool.queued });
+    } else if (this.#paused && inFlight < this.#config.max_pending_events / 2 && !this.#pool.needsDrain) {
+      this.#consumer.resume(assigned);
+      this.#paused = false;
+      this.#log.debug("fetching resumed", { inFlight });
+    }
+  }
+
+  #assignedList(): rdkafka.TopicPartition[] {
+    return [...this.#partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  #rebalance(err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]): void {
+    try {
+      if (err.code === KafkaErrors.ASSIGN_PARTITIONS) {
+        for (const tp of assignment) this.#partitions.set(tp.partition, new PartitionState(tp.topic, tp.partition));
+        this.#consumer.assign(assignment);
+        if (this.#paused) this.#consumer.pause(assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })));
+        this.#log.info("partitions assigned", { partitions: assignment.map((tp) => tp.partition) });
+      } else if (err.code === KafkaErrors.REVOKE_PARTITIONS) {
+        // Commit what is done; in-flight work of the revoked partitions is dropped (the next owner
+        // re-reads it from the committed offset: at-least-once, with the same trigger ids).
+        this.#commit();
+        for (const tp of assignment) {
+          const ps = this.#partitions.get(tp.partition);
+          if (ps) ps.revoked = true;
+          this.#partitions.delete(tp.partition);
+        }
+        this.#consumer.unassign();
+        this.#paused = false;
+        this.#log.info("partitions revoked", { partitions: assignment.map((tp) => tp.partition) });
+      } else {
+        this.#log.error("rebalance error", { error: err.message, code: err.code });
+      }
+    } catch (error) {
+      this.#log.error("rebalance handling failed", { error: errorMessage(error) });
+    }
+  }
+
+  /** Commits, per partition, the offset below which every event is fully processed. */
+  #commit(): void {
+    const offsets: rdkafka.TopicPartitionOffset[] = [];
+    for (const ps of this.#partitions.values()) {
+      const offset = ps.offsets.toCommit();
+      if (offset !== null) offsets.push({ topic: ps.topic, partition: ps.partition, offset });
+    }
+    if (offsets.length === 0) return;
+    try {
+      this.#consumer.commitSync(offsets);
+      for (const o of offsets) this.#partitions.get(o.partition)?.offsets.markCommitted(o.offset);
+    } catch (error) {
+      this.#log.warn("offset commit failed; retrying at the next interval", { error: errorMessage(error) });
+    }
+  }
+
+  #brokerError(err: rdkafka.LibrdKafkaError): void {
+    const now = Date.now();
+    if (now - this.#lastBrokerError < 10_000) return;
+    this.#lastBrokerError = now;
+    const down = err.code === KafkaErrors.ALL_BROKERS_DOWN || err.code === KafkaErrors.TRANSPORT;
+    this.#log.warn(down ? "Kafka unreachable; retrying" : "Kafka consumer error", { error: err.message, code: err.code });
+  }
+
+  /**
+   * Stops fetching, lets in-flight events finish (their triggers acknowledged) until `deadline` (epoch ms),
+   * commits, and disconnects. Resolves true when nothing was left unfinished. Idempotent.
+   */
+  async stop(deadline: number): Promise<boolean> {
+    if (this.#stopping) return this.inFlight === 0;
+    this.#stopping = true;
+    await this.#loop;
+    for (const ps of this.#partitions.values()) this.#flush(ps);
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const clean = this.inFlight === 0;
+    clearInterval(this.#commitTimer);
+    this.#commit();
+    await disconnectConsumer(this.#consumer, Math.max(1_000, deadline - Date.now()));
+    return clean;
+  }
+}

@@ -1,0 +1,66 @@
+// Checks at start that the engine's topics exist; creates the missing ones where the configuration allows.
+import rdkafka from "@confluentinc/kafka-javascript";
+import type { Config } from "../config/config.js";
+import { ErrorCodes, RtcrmError } from "../errors.js";
+import type { Logger } from "../logging/logger.js";
+import { clientSettings, KafkaErrors } from "./settings.js";
+
+export interface TopicPlan {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly compacted: boolean;
+}
+
+export function plannedTopics(config: Config): TopicPlan[] {
+  const n = config.new_topic_partitions;
+  return [
+    { topic: config.campaign_topic, partitions: 1, compacted: true },
+    { topic: config.campaign_status_topic, partitions: 1, compacted: true },
+    { topic: config.event_topic, partitions: n, compacted: false },
+    { topic: config.trigger_topic, partitions: n, compacted: false },
+    { topic: config.dead_letter_topic, partitions: n, compacted: false },
+  ];
+}
+
+function listTopics(admin: rdkafka.IAdminClient, timeoutMs: number): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    admin.listTopics({ timeout: timeoutMs }, (err, topics) => (err ? reject(err) : resolve(topics))),
+  );
+}
+
+function createTopic(admin: rdkafka.IAdminClient, plan: TopicPlan, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    admin.createTopic(
+      {
+        topic: plan.topic,
+        num_partitions: plan.partitions,
+        replication_factor: -1,
+        config: plan.compacted ? { "cleanup.policy": "compact" } : {},
+      },
+      timeoutMs,
+      (err) => (err && err.code !== KafkaErrors.TOPIC_ALREADY_EXISTS ? reject(err) : resolve()),
+    ),
+  );
+}
+
+/** Resolves when every topic exists; throws RtcrmError(TOPIC_MISSING) naming all missing ones when it may not create them. */
+export async function ensureTopics(config: Config, log: Logger, timeoutMs = 30_000): Promise<void> {
+  const admin = rdkafka.AdminClient.create(clientSettings(config, "admin"));
+  try {
+    const existing = new Set(await listTopics(admin, timeoutMs));
+    const missing = plannedTopics(config).filter((p) => !existing.has(p.topic));
+    if (missing.length === 0) return;
+    if (!config.create_topics) {
+      throw new RtcrmError(
+        ErrorCodes.TOPIC_MISSING,
+        `missing topic(s): ${missing.map((m) => m.topic).join(", ")}; create them or set create_topics to true`,
+      );
+    }
+    for (const plan of missing) {
+      await createTopic(admin, plan, timeoutMs);
+      log.info("topic created", { topic: plan.topic, partitions: plan.partitions, compacted: plan.compacted });
+    }
+  } finally {
+    admin.disconnect();
+  }
+}
