@@ -50,3 +50,93 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+export interface Received {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string>;
+  readonly timestamp: number;
+}
+
+export interface OutRecord {
+  key?: string | null;
+  value: string | Buffer | null;
+  partition?: number;
+  headers?: Record<string, string>;
+}
+
+/** Produces records and waits for their acknowledgement. */
+export async function produce(topic: string, records: OutRecord[]): Promise<void> {
+  const producer = kafka().producer({ "bootstrap.servers": bootstrapServers, "linger.ms": 5 });
+  await producer.connect();
+  try {
+    await within(
+      60_000,
+      `produce to ${topic}`,
+      producer.send({
+        topic,
+        messages: records.map((r) => ({
+          key: r.key ?? null,
+          value: r.value,
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+          headers: { ...(r.headers ?? {}) },
+        })),
+      }),
+    );
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * Reads `topics` from the beginning with a fresh consumer group until `done(received)` is true.
+ * Rejects after `timeoutMs` with what was received so far in the message.
+ */
+export async function consumeUntil(
+  topics: string[],
+  done: (received: Received[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<Received[]> {
+  const consumer = kafka().consumer({
+    "bootstrap.servers": bootstrapServers,
+    "group.id": `test-reader-${randomUUID()}`,
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": false,
+  });
+  await consumer.connect();
+  const received: Received[] = [];
+  try {
+    await consumer.subscribe({ topics });
+    await within(
+      timeoutMs,
+      `waiting on ${topics.join(", ")} (received ${received.length}: ${JSON.stringify(received.slice(-3))})`,
+      new Promise<void>((resolve, reject) => {
+        if (done(received)) return resolve();
+        consumer
+          .run({
+            eachMessage: async ({ topic, partition, message }) => {
+              const headers: Record<string, string> = {};
+              for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(Array.isArray(v) ? v[0] : v);
+              received.push({
+                topic,
+                partition,
+                offset: Number(message.offset),
+                key: message.key ? message.key.toString() : null,
+                value: message.value ? message.value.toString() : null,
+                headers,
+                timestamp: Number(message.timestamp),
+              });
+              if (done(received)) resolve();
+            },
+          })
+          .catch(reject);
+      }),
+    );
+    return received;
+  } finally {
+    await consumer.disconnect();
+  }
+}
