@@ -1,0 +1,89 @@
+// The worker pool with real worker threads and the real sandbox: batches, hot updates, a crashed worker,
+// and a stuck worker stopped by the watchdog, each without losing a batch.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseCampaign } from "../../../src/campaigns/campaign.js";
+import { FilterCompiler } from "../../../src/compile/filter-compiler.js";
+import { EvaluatorPool } from "../../../src/pool/evaluator-pool.js";
+import type { BatchEvent, FilterRef } from "../../../src/pool/protocol.js";
+import { loadEngineModule } from "../../../src/sandbox/engine-module.js";
+import { SEED_EVENT_JSON, SEED_NOW } from "../../fixtures/seed.js";
+
+const engine = loadEngineModule();
+const compiler = new FilterCompiler(engine, join(mkdtempSync(join(tmpdir(), "rtcrm-pool-")), "fc"));
+
+function ref(id: number, filter: string, fuel = 1_000_000): FilterRef {
+  const parsed = parseCampaign({ campaign_id: id, enabled: true, game: "foe", event_name: "fight", filter });
+  assert.ok(parsed.ok);
+  return { campaign: parsed.campaign, module: compiler.compileSync(filter).module, fuel, memoryBytes: 8 << 20 };
+}
+
+function ev(result: string, candidates: number[]): BatchEvent {
+  const json = SEED_EVENT_JSON.replace('"result":"loss"', `"result":"${result}"`);
+  return { json, game: "foe", eventName: "fight", nowMs: SEED_NOW, candidates };
+}
+
+const kinds = (rows: { kind: string }[][]) => rows.map((r) => r.map((o) => o.kind));
+
+test("batches are evaluated in the workers, outcome per event and candidate", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 2, watchdogMs: 30_000 });
+  t.after(() => pool.close());
+  const filters = [ref(1, "function(e) { return e.getData().get('result') === 'loss' }"), ref(2, "(e) => e.data.result === 'win'")];
+  const events = Array.from({ length: 200 }, (_, i) => ev(i % 2 ? "win" : "loss", [0, 1]));
+  const results = await Promise.all([pool.evaluate({ filters, events }), pool.evaluate({ filters, events: events.slice(0, 3) })]);
+  assert.deepEqual(kinds(results[1]), [["match", "no-match"], ["no-match", "match"], ["match", "no-match"]]);
+  assert.equal(results[0].length, 200);
+  assert.equal(results[0].flat().filter((o) => o.kind === "match").length, 200);
+});
+
+test("a new version of a campaign replaces the old one in running workers", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 30_000 });
+  t.after(() => pool.close());
+  const v1 = ref(7, "(e) => e.data.result === 'loss'");
+  const v2 = ref(7, "(e) => e.data.result === 'win'");
+  assert.deepEqual(kinds(await pool.evaluate({ filters: [v1], events: [ev("loss", [0])] })), [["match"]]);
+  assert.deepEqual(kinds(await pool.evaluate({ filters: [v2], events: [ev("loss", [0])] })), [["no-match"]]);
+  assert.deepEqual(kinds(await pool.evaluate({ filters: [v2], events: [ev("win", [0])] })), [["match"]]);
+});
+
+test("a worker that dies during a batch is replaced and the batch is evaluated again", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 60_000 });
+  t.after(() => pool.close());
+  // A filter that runs long enough (fuel-bounded) for the worker to be killed while it works.
+  const slow = ref(1, "function(e) { var s = 0; for (var i = 0; i < 3e6; i++) s += i; return e.data.result === 'loss' }", 1e9);
+  const pending = pool.evaluate({ filters: [slow], events: [ev("loss", [0]), ev("win", [0])] });
+  let running = false;
+  // Wait until the batch is inside the worker, then terminate that thread from outside.
+  while (!running) {
+    await new Promise((r) => setTimeout(r, 5));
+    running = pool.running > 0;
+  }
+  // The loop takes far longer than this pause (tens of millions of interpreted iterations per event).
+  await new Promise((r) => setTimeout(r, 100));
+  await pool.terminateWorkerForTest();
+  assert.deepEqual(kinds(await pending), [["match"], ["no-match"]]);
+  assert.ok(pool.stats.workerFailures >= 1, JSON.stringify(pool.stats));
+});
+
+test("a stuck batch is stopped by the watchdog: the pair at fault gets 'watchdog', the rest their answers", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 300 });
+  t.after(() => pool.close());
+  // Fuel so large it cannot stop the loop before the watchdog does.
+  const stuck = ref(1, "function(e) { if (e.data.result === 'stuck') { while (true) {} } return true }", 1e12);
+  const fine = ref(2, "(e) => e.data.result === 'loss'");
+  const rows = await pool.evaluate({ filters: [stuck, fine], events: [ev("loss", [0, 1]), ev("stuck", [0, 1]), ev("win", [1])] });
+  assert.deepEqual(kinds(rows), [["match", "match"], ["watchdog", "no-match"], ["no-match"]]);
+  assert.ok(pool.stats.watchdogKills >= 1);
+  // The pool goes on.
+  assert.deepEqual(kinds(await pool.evaluate({ filters: [fine], events: [ev("loss", [0])] })), [["match"]]);
+});
+
+test("close() is idempotent and later batches are refused", async () => {
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 1000 });
+  await pool.close();
+  await pool.close();
+  await assert.rejects(pool.evaluate({ filters: [], events: [] }), /closed/);
+});
