@@ -14,7 +14,7 @@ import type { Logger } from "./logging/logger.js";
 import { EvaluatorPool } from "./pool/evaluator-pool.js";
 import { loadEngineModule, type EngineModule } from "./sandbox/engine-module.js";
 
-/** Watchdog kills of one campaign version after which it is quarantined. */
+/** Watchdog kills or engine traps caused by one campaign version, after which it is quarantined. */
 const QUARANTINE_AFTER_WATCHDOG = 3;
 
 export interface EngineParts {
@@ -39,21 +39,30 @@ export class Engine {
   }
 
   /** Starts every stage; the event side starts only after the campaign topic was read to its end. */
-  static async start(config: Config, log: Logger, engine: EngineModule = loadEngineModule()): Promise<Engine> {
+  static async start(
+    config: Config,
+    log: Logger,
+    engine: EngineModule = loadEngineModule(),
+  ): Promise<Engine> {
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
     const campaigns = new CampaignSet({
       compiler,
       limitsFor: (id) => ({ fuel: fuelFor(config, id), memoryBytes: config.memory_limit_bytes }),
     });
-    const producer = new AckingProducer(clientSettings(config, "producer"), log.child({ component: "producer" }));
+    const producer = new AckingProducer(
+      clientSettings(config, "producer"),
+      log.child({ component: "producer" }),
+    );
     await retryWhileUnreachable(log, () => producer.connect(30_000));
     const pool = new EvaluatorPool({
       engine,
       ...(config.workers === null ? {} : { workers: config.workers }),
       watchdogMs: config.watchdog_ms,
     });
-    pool.on("worker-failure", (error) => log.warn("evaluation worker replaced", { error: errorMessage(error) }));
+    pool.on("worker-failure", (error) =>
+      log.warn("evaluation worker replaced", { error: errorMessage(error) }),
+    );
     const reader = new CampaignReader(config, campaigns, producer, log);
     await retryWhileUnreachable(log, () => reader.start());
 
@@ -70,20 +79,29 @@ export class Engine {
           message: "message" in outcome ? outcome.message : undefined,
         });
       }
-      if (outcome.kind !== "watchdog") return;
+      // Filters that hang a worker or crash the engine instance cost every other campaign: quarantine them.
+      const engineTrap =
+        "message" in outcome &&
+        typeof outcome.message === "string" &&
+        outcome.message.startsWith("engine trap:");
+      if (outcome.kind !== "watchdog" && !engineTrap) return;
       const n = (watchdogCounts.get(active.campaign.versionKey) ?? 0) + 1;
       watchdogCounts.set(active.campaign.versionKey, n);
       if (n < QUARANTINE_AFTER_WATCHDOG || campaigns.get(id) !== active) return;
       const status = campaigns.quarantine(
         id,
-        `its filter exceeded the ${config.watchdog_ms} ms watchdog ${n} times; write a new version to activate it again`,
+        `its filter stopped a worker ${n} times (${outcome.kind === "watchdog" ? `over the ${config.watchdog_ms} ms watchdog` : "engine trap"}); write a new version to activate it again`,
         "engine",
       );
       if (status) reader.publish(status);
     };
     const pipeline = new EventPipeline(config, campaigns, pool, producer, log, { onFilterProblem });
     await pipeline.start();
-    log.info("engine started", { campaigns: campaigns.size, workers: pool.workers, compiled: compiler.stats });
+    log.info("engine started", {
+      campaigns: campaigns.size,
+      workers: pool.workers,
+      compiled: compiler.stats,
+    });
     return new Engine(config, log, { campaigns, compiler, pool, producer, reader, pipeline });
   }
 
@@ -122,7 +140,8 @@ async function retryWhileUnreachable<T>(log: Logger, attempt: () => Promise<T>):
       return await attempt();
     } catch (error) {
       const text = errorMessage(error);
-      if (!/timed out|transport|brokers? (are )?down|connect|ECONNREFUSED|Local: Broker/i.test(text)) throw error;
+      if (!/timed out|transport|brokers? (are )?down|connect|ECONNREFUSED|Local: Broker/i.test(text))
+        throw error;
       log.warn("Kafka unreachable; retrying", { error: text, retryInMs: delay });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 30_000);

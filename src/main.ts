@@ -45,7 +45,9 @@ async function main(): Promise<number> {
     log.info("stopping", { signal, deadlineMs: config.shutdown_timeout_ms });
     // The last line of defence if a stop step hangs: exit non-zero, duplicates possible.
     setTimeout(() => {
-      log.error("shutdown deadline passed; exiting now: events in flight will be processed again (duplicates possible)");
+      log.error(
+        "shutdown deadline passed; exiting now: events in flight will be processed again (duplicates possible)",
+      );
       process.exit(1);
     }, config.shutdown_timeout_ms + 5_000).unref();
     const clean = engine ? await engine.stop() : true;
@@ -53,7 +55,9 @@ async function main(): Promise<number> {
       log.info("stopped cleanly");
       process.exit(0);
     }
-    log.error("stopped before everything in flight finished: those events will be processed again (duplicates possible)");
+    log.error(
+      "stopped before everything in flight finished: those events will be processed again (duplicates possible)",
+    );
     process.exit(1);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -62,7 +66,10 @@ async function main(): Promise<number> {
   try {
     engine = await Engine.start(config, log);
   } catch (error) {
-    log.error("engine failed to start", { error: errorMessage(error), code: (error as { code?: string }).code });
+    log.error("engine failed to start", {
+      error: errorMessage(error),
+      code: (error as { code?: string }).code,
+    });
     return 1;
   }
   return -1; // keep running until a signal
@@ -73,7 +80,9 @@ main().then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

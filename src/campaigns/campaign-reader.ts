@@ -5,7 +5,13 @@ import rdkafka from "@confluentinc/kafka-javascript";
 import type { Config } from "../config/config.js";
 import { errorMessage } from "../errors.js";
 import type { AckingProducer } from "../kafka/acking-producer.js";
-import { connectConsumer, consumeBatch, disconnectConsumer, highWatermark, partitionsOf } from "../kafka/consumer-util.js";
+import {
+  connectConsumer,
+  consumeBatch,
+  disconnectConsumer,
+  highWatermark,
+  partitionsOf,
+} from "../kafka/consumer-util.js";
 import { clientSettings } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
 import type { CampaignSet } from "./campaign-set.js";
@@ -92,7 +98,8 @@ export class CampaignReader {
   /** Writes a status record (keyed by campaign id) and tells the listeners. */
   publish(status: CampaignStatus): void {
     const fields = { campaign_id: status.campaign_id, status: status.status, source: status.source };
-    if (status.status === "rejected" || status.status === "quarantined") this.#log.warn(`campaign ${status.status}`, { ...fields, reasons: status.reasons });
+    if (status.status === "rejected" || status.status === "quarantined")
+      this.#log.warn(`campaign ${status.status}`, { ...fields, reasons: status.reasons });
     else this.#log.info(`campaign ${status.status}`, fields);
     this.#producer.send(
       {

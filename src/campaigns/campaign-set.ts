@@ -64,7 +64,11 @@ export class CampaignSet {
   /** Applies one campaign record and says what became of it. */
   async apply(record: CampaignRecord): Promise<CampaignStatus> {
     const at = (this.#options.now?.() ?? new Date()).toISOString();
-    const status = (campaign_id: number | null, kind: CampaignStatus["status"], extra: Partial<CampaignStatus> = {}): CampaignStatus => ({
+    const status = (
+      campaign_id: number | null,
+      kind: CampaignStatus["status"],
+      extra: Partial<CampaignStatus> = {},
+    ): CampaignStatus => ({
       campaign_id,
       status: kind,
       ...extra,
@@ -75,7 +79,9 @@ export class CampaignSet {
 
     if (record.value === null || record.value.length === 0) {
       if (keyId === null) {
-        return status(null, "rejected", { reasons: [`a tombstone needs the campaign id as key, got ${JSON.stringify(record.key)}`] });
+        return status(null, "rejected", {
+          reasons: [`a tombstone needs the campaign id as key, got ${JSON.stringify(record.key)}`],
+        });
       }
       this.#remove(keyId);
       return status(keyId, "deleted");
@@ -103,7 +109,11 @@ export class CampaignSet {
       try {
         compiled = await this.#options.compiler.compile(filter);
       } catch (error) {
-        reasons.push(error instanceof FilterError ? `filter: ${error.message}` : `filter could not be compiled: ${errorMessage(error)}`);
+        reasons.push(
+          error instanceof FilterError
+            ? `filter: ${error.message}`
+            : `filter could not be compiled: ${errorMessage(error)}`,
+        );
       }
     }
     if (!parsed.ok || reasons.length > 0 || !compiled) {
@@ -111,22 +121,41 @@ export class CampaignSet {
       return status(campaignId, "rejected", { reasons });
     }
     const campaign = parsed.campaign;
-    this.#put({ campaign, module: compiled.module, artefact: compiled.hash, ...this.#options.limitsFor(campaign.campaignId) });
-    return status(campaign.campaignId, "accepted", { version: campaign.versionKey, filter_artefact: compiled.hash });
+    this.#put({
+      campaign,
+      module: compiled.module,
+      artefact: compiled.hash,
+      ...this.#options.limitsFor(campaign.campaignId),
+    });
+    return status(campaign.campaignId, "accepted", {
+      version: campaign.versionKey,
+      filter_artefact: compiled.hash,
+    });
   }
 
   /** Takes a campaign out of evaluation (e.g. its filter keeps hanging workers) until a new version is written. */
   quarantine(campaignId: number, reason: string, source: string): CampaignStatus | null {
     if (!this.#byId.has(campaignId)) return null;
     this.#remove(campaignId);
-    return { campaign_id: campaignId, status: "quarantined", reasons: [reason], source, at: new Date().toISOString() };
+    return {
+      campaign_id: campaignId,
+      status: "quarantined",
+      reasons: [reason],
+      source,
+      at: new Date().toISOString(),
+    };
   }
 
   #put(active: ActiveCampaign): void {
     this.#remove(active.campaign.campaignId);
     this.#byId.set(active.campaign.campaignId, active);
     const key = routeKey(active.campaign.game, active.campaign.eventName);
-    this.#routes.set(key, [...(this.#routes.get(key) ?? []), active].sort((a, b) => a.campaign.campaignId - b.campaign.campaignId));
+    this.#routes.set(
+      key,
+      [...(this.#routes.get(key) ?? []), active].sort(
+        (a, b) => a.campaign.campaignId - b.campaign.campaignId,
+      ),
+    );
     this.version++;
   }
 

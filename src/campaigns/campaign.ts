@@ -24,7 +24,8 @@ const FIELDS = ["campaign_id", "enabled", "game", "event_name", "start_date", "e
 // An instant with a zone: 2023-09-01T10:00:00Z, 2023-09-01T10:00:00.00Z, 2023-09-01T12:00:00+02:00.
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-export type CampaignParse = { ok: true; campaign: Campaign } | { ok: false; campaignId: number | null; reasons: string[] };
+export type CampaignParse =
+  { ok: true; campaign: Campaign } | { ok: false; campaignId: number | null; reasons: string[] };
 
 /** Parses the instant or returns null; rejects impossible dates that Date.parse would roll over (2023-02-30). */
 export function parseInstant(text: string): number | null {
@@ -44,7 +45,9 @@ export function parseInstant(text: string): number | null {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  return typeof value === "string" ? `the string ${JSON.stringify(value)}` : `${typeof value} ${String(value)}`;
+  return typeof value === "string"
+    ? `the string ${JSON.stringify(value)}`
+    : `${typeof value} ${String(value)}`;
 }
 
 /**
@@ -53,7 +56,11 @@ function describe(value: unknown): string {
  */
 export function parseCampaign(record: unknown): CampaignParse {
   if (typeof record !== "object" || record === null || Array.isArray(record)) {
-    return { ok: false, campaignId: null, reasons: [`a campaign must be a JSON object, got ${describe(record)}`] };
+    return {
+      ok: false,
+      campaignId: null,
+      reasons: [`a campaign must be a JSON object, got ${describe(record)}`],
+    };
   }
   const r = record as Record<string, unknown>;
   const reasons: string[] = [];
@@ -65,7 +72,8 @@ export function parseCampaign(record: unknown): CampaignParse {
   const id = r.campaign_id;
   const campaignId = typeof id === "number" && Number.isSafeInteger(id) ? id : null;
   if (campaignId === null) reasons.push(`campaign_id must be an integer, got ${describe(id)}`);
-  if (typeof r.enabled !== "boolean") reasons.push(`enabled must be true or false, got ${describe(r.enabled)}`);
+  if (typeof r.enabled !== "boolean")
+    reasons.push(`enabled must be true or false, got ${describe(r.enabled)}`);
   for (const field of ["game", "event_name", "filter"] as const) {
     const v = r[field];
     if (typeof v !== "string" || v.trim() === "") {
@@ -78,7 +86,9 @@ export function parseCampaign(record: unknown): CampaignParse {
     if (v === undefined || v === null) continue;
     const ms = typeof v === "string" ? parseInstant(v) : null;
     if (ms === null) {
-      reasons.push(`${field} must be an ISO-8601 instant such as 2023-09-01T10:00:00.00Z, got ${describe(v)}`);
+      reasons.push(
+        `${field} must be an ISO-8601 instant such as 2023-09-01T10:00:00.00Z, got ${describe(v)}`,
+      );
     } else {
       dates[field] = ms;
     }

@@ -68,7 +68,10 @@ export class FilterCompiler {
     if (!result.ok) {
       throw new FilterError(result.message, result.line === undefined ? undefined : { line: result.line });
     }
-    const bytes = buildFilterModule(result.bytecode, { engineVersion: this.#engine.version, sourceSha256: sha256(source) });
+    const bytes = buildFilterModule(result.bytecode, {
+      engineVersion: this.#engine.version,
+      sourceSha256: sha256(source),
+    });
     const module = new WebAssembly.Module(bytes);
     // Loading it once here proves the bytecode links and yields a function, before any worker sees it.
     const probe = `probe-${hash}`;

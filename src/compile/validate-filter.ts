@@ -53,7 +53,8 @@ function walk(node: Node, visit: (n: Node, parent: Node | null) => void, parent:
     if (key === "loc" || key === "start" || key === "end" || key === "type") continue;
     const child = node[key];
     if (Array.isArray(child)) {
-      for (const c of child) if (c && typeof c === "object" && typeof (c as Node).type === "string") walk(c as Node, visit, node);
+      for (const c of child)
+        if (c && typeof c === "object" && typeof (c as Node).type === "string") walk(c as Node, visit, node);
     } else if (child && typeof child === "object" && typeof (child as Node).type === "string") {
       walk(child as Node, visit, node);
     }
@@ -66,7 +67,9 @@ function isReference(node: Node, parent: Node | null): boolean {
     case "MemberExpression":
       return parent.object === node || parent.computed === true;
     case "Property":
-      return parent.value === node && parent.shorthand !== true ? true : parent.computed === true && parent.key === node;
+      return parent.value === node && parent.shorthand !== true
+        ? true
+        : parent.computed === true && parent.key === node;
     case "MethodDefinition":
     case "PropertyDefinition":
       return parent.computed === true && parent.key === node;
@@ -89,7 +92,8 @@ function declaredNames(root: Node): Set<string> {
         names.add(p.name as string);
         break;
       case "ObjectPattern":
-        for (const prop of p.properties as Node[]) addPattern((prop.type === "RestElement" ? prop.argument : prop.value) as Node);
+        for (const prop of p.properties as Node[])
+          addPattern((prop.type === "RestElement" ? prop.argument : prop.value) as Node);
         break;
       case "ArrayPattern":
         for (const el of p.elements as (Node | null)[]) addPattern(el);
@@ -104,7 +108,11 @@ function declaredNames(root: Node): Set<string> {
   };
   walk(root, (n) => {
     if (n.type === "VariableDeclarator") addPattern(n.id as Node);
-    if (n.type === "FunctionDeclaration" || n.type === "FunctionExpression" || n.type === "ArrowFunctionExpression") {
+    if (
+      n.type === "FunctionDeclaration" ||
+      n.type === "FunctionExpression" ||
+      n.type === "ArrowFunctionExpression"
+    ) {
       if (n.id) addPattern(n.id as Node);
       for (const p of n.params as Node[]) addPattern(p);
     }
@@ -119,12 +127,17 @@ function declaredNames(root: Node): Set<string> {
  * text) when it cannot run in the sandbox.
  */
 export function validateFilterSource(source: string): ValidatedFilter {
-  if (source.trim() === "") throw new FilterError("the filter is empty; write a function such as function(event) { return true }");
+  if (source.trim() === "")
+    throw new FilterError("the filter is empty; write a function such as function(event) { return true }");
   const text = PREFIX + source + "\n)";
   const shift = (pos: number): SourcePosition => positionOf(Math.max(0, pos - PREFIX.length), source);
   let program: acorn.Program;
   try {
-    program = acorn.parse(text, { ecmaVersion: 2020, sourceType: "script", allowReturnOutsideFunction: false });
+    program = acorn.parse(text, {
+      ecmaVersion: 2020,
+      sourceType: "script",
+      allowReturnOutsideFunction: false,
+    });
   } catch (error) {
     const e = error as SyntaxError & { pos?: number };
     const message = e.message.replace(/\s*\(\d+:\d+\)$/, "");
@@ -135,7 +148,10 @@ export function validateFilterSource(source: string): ValidatedFilter {
   }
   const statement = program.body[1];
   if (program.body.length !== 2 || !statement || statement.type !== "ExpressionStatement") {
-    throw new FilterError("the filter must be exactly one function expression, such as function(event) { ... }", { line: 1, column: 1 });
+    throw new FilterError(
+      "the filter must be exactly one function expression, such as function(event) { ... }",
+      { line: 1, column: 1 },
+    );
   }
   const fn = statement.expression as unknown as Node;
   if (fn.type !== "FunctionExpression" && fn.type !== "ArrowFunctionExpression") {
@@ -145,21 +161,31 @@ export function validateFilterSource(source: string): ValidatedFilter {
     );
   }
   if (fn.async === true) {
-    throw new FilterError("the filter must not be async: it must return true or false, not a Promise", shift(fn.start));
+    throw new FilterError(
+      "the filter must not be async: it must return true or false, not a Promise",
+      shift(fn.start),
+    );
   }
   if (fn.generator === true) {
-    throw new FilterError("the filter must not be a generator: it must return true or false", shift(fn.start));
+    throw new FilterError(
+      "the filter must not be a generator: it must return true or false",
+      shift(fn.start),
+    );
   }
 
   const declared = declaredNames(fn);
   walk(fn, (n, parent) => {
-    if (n.type === "ImportExpression") throw new FilterError("import() is not allowed in a filter", shift(n.start));
-    if (n.type === "MetaProperty") throw new FilterError("import.meta is not available in a filter", shift(n.start));
+    if (n.type === "ImportExpression")
+      throw new FilterError("import() is not allowed in a filter", shift(n.start));
+    if (n.type === "MetaProperty")
+      throw new FilterError("import.meta is not available in a filter", shift(n.start));
     if (n.type === "Identifier" && isReference(n, parent) && !declared.has(n.name as string)) {
       const why = FORBIDDEN_GLOBALS.get(n.name as string);
       if (why) throw new FilterError(`${n.name as string} is not available: ${why}`, shift(n.start));
     }
   });
-  const params = (fn.params as Node[]).map((p) => (p.type === "Identifier" ? (p.name as string) : "(pattern)"));
+  const params = (fn.params as Node[]).map((p) =>
+    p.type === "Identifier" ? (p.name as string) : "(pattern)",
+  );
   return { params };
 }

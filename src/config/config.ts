@@ -46,7 +46,11 @@ export function defaults(): Config {
 }
 
 function describe(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : `${typeof value} ${JSON.stringify(value)}`;
+  return value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "an array"
+      : `${typeof value} ${JSON.stringify(value)}`;
 }
 
 function checkValue(key: string, spec: KeySpec, value: unknown, problems: string[]): unknown {
@@ -55,7 +59,9 @@ function checkValue(key: string, spec: KeySpec, value: unknown, problems: string
       if (typeof value !== "string" || value === "") {
         problems.push(`${key}: expected a non-empty string, got ${describe(value)}`);
       } else if (spec.oneOf && !spec.oneOf.includes(value)) {
-        problems.push(`${key}: expected one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`);
+        problems.push(
+          `${key}: expected one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`,
+        );
       }
       return value;
     case "integer":
@@ -91,7 +97,8 @@ function checkValue(key: string, spec: KeySpec, value: unknown, problems: string
 
 function parseEnvValue(spec: KeySpec, text: string): unknown {
   if (spec.type === "string") return text;
-  if (spec.type === "integer") return text === "" && spec.default === null ? null : /^-?\d+$/.test(text) ? Number(text) : text;
+  if (spec.type === "integer")
+    return text === "" && spec.default === null ? null : /^-?\d+$/.test(text) ? Number(text) : text;
   if (spec.type === "boolean") return text === "true" ? true : text === "false" ? false : text;
   try {
     return JSON.parse(text) as unknown;
@@ -129,7 +136,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
         continue;
       }
       if (!(key in SCHEMA)) {
-        problems.push(`${source}: unknown key ${JSON.stringify(key)}; known keys: ${Object.keys(SCHEMA).join(", ")}`);
+        problems.push(
+          `${source}: unknown key ${JSON.stringify(key)}; known keys: ${Object.keys(SCHEMA).join(", ")}`,
+        );
         continue;
       }
       const spec: KeySpec = SCHEMA[key as ConfigKey];
@@ -142,7 +151,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     try {
       text = readFileSync(options.file, "utf8");
     } catch (error) {
-      problems.push(`${options.file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      problems.push(
+        `${options.file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
     if (text !== undefined) {
       try {

@@ -8,42 +8,175 @@ interface KeyBase {
 }
 export type KeySpec =
   | (KeyBase & { readonly type: "string"; readonly default: string; readonly oneOf?: readonly string[] })
-  | (KeyBase & { readonly type: "integer"; readonly default: number | null; readonly min: number; readonly max: number })
+  | (KeyBase & {
+      readonly type: "integer";
+      readonly default: number | null;
+      readonly min: number;
+      readonly max: number;
+    })
   | (KeyBase & { readonly type: "boolean"; readonly default: boolean })
-  | (KeyBase & { readonly type: "map"; readonly default: Record<string, Scalar>; readonly values: "integer" | "scalar" });
+  | (KeyBase & {
+      readonly type: "map";
+      readonly default: Record<string, Scalar>;
+      readonly values: "integer" | "scalar";
+    });
 
 export const SCHEMA = {
-  kafka_bootstrap_servers: { type: "string", default: "localhost:9093", description: "Kafka brokers, host:port[,host:port...]" },
-  kafka_group_id: { type: "string", default: "rtcrm", description: "consumer group of the events topic; instances in one group share its partitions" },
+  kafka_bootstrap_servers: {
+    type: "string",
+    default: "localhost:9093",
+    description: "Kafka brokers, host:port[,host:port...]",
+  },
+  kafka_group_id: {
+    type: "string",
+    default: "rtcrm",
+    description: "consumer group of the events topic; instances in one group share its partitions",
+  },
   event_topic: { type: "string", default: "events-valid", description: "interaction events (in)" },
-  campaign_topic: { type: "string", default: "crm-campaigns", description: "campaigns (in, compacted, key = campaign_id)" },
+  campaign_topic: {
+    type: "string",
+    default: "crm-campaigns",
+    description: "campaigns (in, compacted, key = campaign_id)",
+  },
   trigger_topic: { type: "string", default: "crm-triggers", description: "triggers (out, key = player_id)" },
-  dead_letter_topic: { type: "string", default: "events-dlq", description: "malformed events with the reason in headers (out)" },
-  campaign_status_topic: { type: "string", default: "crm-campaign-status", description: "accepted/rejected/deleted/quarantined campaigns (out, key = campaign_id)" },
-  create_topics: { type: "boolean", default: true, description: "create missing topics at start (campaign and status topics compacted); when false, a missing topic stops the start" },
-  new_topic_partitions: { type: "integer", default: 3, min: 1, max: 10_000, description: "partitions of the events, trigger and dead-letter topics the engine creates" },
-  auto_offset_reset: { type: "string", default: "earliest", oneOf: ["earliest", "latest"], description: "where a new consumer group starts on the events topic" },
-  workers: { type: "integer", default: null, min: 1, max: 256, description: "evaluation worker threads; default: cores minus one, at least one" },
-  batch_size: { type: "integer", default: 256, min: 1, max: 100_000, description: "events per batch sent to a worker" },
-  max_pending_events: { type: "integer", default: 20_000, min: 1, max: 10_000_000, description: "events fetched but not yet committed, across partitions, beyond which fetching pauses" },
-  fuel_per_evaluation: { type: "integer", default: 1_000_000, min: 1, max: 1_000_000_000_000, description: "fuel budget of one filter call (units: see README, Limits)" },
-  fuel_overrides: { type: "map", default: {}, values: "integer", description: "fuel budget per campaign_id, e.g. {\"4711\": 5000000}" },
-  memory_limit_bytes: { type: "integer", default: 16 * 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024, description: "memory one filter call may allocate" },
-  watchdog_ms: { type: "integer", default: 5_000, min: 10, max: 600_000, description: "wall-clock limit of one batch in a worker; past it the worker is restarted and the pair at fault isolated" },
-  time_basis: { type: "string", default: "processing-time", oneOf: ["processing-time", "created-at"], description: "instant checked against start_date/end_date: processing time, or the event's created_at" },
-  delivery: { type: "string", default: "at-least-once", oneOf: ["at-least-once"], description: "delivery guarantee of triggers (see README, Guarantees)" },
-  commit_interval_ms: { type: "integer", default: 1_000, min: 10, max: 600_000, description: "how often processed offsets are committed" },
-  shutdown_timeout_ms: { type: "integer", default: 30_000, min: 100, max: 600_000, description: "deadline of a graceful stop; past it the engine exits non-zero and duplicates are possible" },
-  filters_compiled_dir: { type: "string", default: "filters-compiled", description: "where compiled filter artefacts are cached (content-addressed)" },
-  log_level: { type: "string", default: "info", oneOf: ["debug", "info", "warn", "error"], description: "lowest level logged (JSON lines on stderr)" },
-  kafka: { type: "map", default: {}, values: "scalar", description: "extra librdkafka settings for every client, e.g. {\"security.protocol\": \"SASL_SSL\", \"sasl.mechanisms\": \"PLAIN\"}" },
+  dead_letter_topic: {
+    type: "string",
+    default: "events-dlq",
+    description: "malformed events with the reason in headers (out)",
+  },
+  campaign_status_topic: {
+    type: "string",
+    default: "crm-campaign-status",
+    description: "accepted/rejected/deleted/quarantined campaigns (out, key = campaign_id)",
+  },
+  create_topics: {
+    type: "boolean",
+    default: true,
+    description:
+      "create missing topics at start (campaign and status topics compacted); when false, a missing topic stops the start",
+  },
+  new_topic_partitions: {
+    type: "integer",
+    default: 3,
+    min: 1,
+    max: 10_000,
+    description: "partitions of the events, trigger and dead-letter topics the engine creates",
+  },
+  auto_offset_reset: {
+    type: "string",
+    default: "earliest",
+    oneOf: ["earliest", "latest"],
+    description: "where a new consumer group starts on the events topic",
+  },
+  workers: {
+    type: "integer",
+    default: null,
+    min: 1,
+    max: 256,
+    description: "evaluation worker threads; default: cores minus one, at least one",
+  },
+  batch_size: {
+    type: "integer",
+    default: 256,
+    min: 1,
+    max: 100_000,
+    description: "events per batch sent to a worker",
+  },
+  max_pending_events: {
+    type: "integer",
+    default: 20_000,
+    min: 1,
+    max: 10_000_000,
+    description: "events fetched but not yet committed, across partitions, beyond which fetching pauses",
+  },
+  fuel_per_evaluation: {
+    type: "integer",
+    default: 1_000_000,
+    min: 1,
+    max: 1_000_000_000_000,
+    description: "fuel budget of one filter call (units: see README, Limits)",
+  },
+  fuel_overrides: {
+    type: "map",
+    default: {},
+    values: "integer",
+    description: 'fuel budget per campaign_id, e.g. {"4711": 5000000}',
+  },
+  memory_limit_bytes: {
+    type: "integer",
+    default: 16 * 1024 * 1024,
+    min: 64 * 1024,
+    max: 1024 * 1024 * 1024,
+    description: "memory one filter call may allocate",
+  },
+  watchdog_ms: {
+    type: "integer",
+    default: 5_000,
+    min: 10,
+    max: 600_000,
+    description:
+      "wall-clock limit of one batch in a worker; past it the worker is restarted and the pair at fault isolated",
+  },
+  time_basis: {
+    type: "string",
+    default: "processing-time",
+    oneOf: ["processing-time", "created-at"],
+    description: "instant checked against start_date/end_date: processing time, or the event's created_at",
+  },
+  delivery: {
+    type: "string",
+    default: "at-least-once",
+    oneOf: ["at-least-once"],
+    description: "delivery guarantee of triggers (see README, Guarantees)",
+  },
+  commit_interval_ms: {
+    type: "integer",
+    default: 1_000,
+    min: 10,
+    max: 600_000,
+    description: "how often processed offsets are committed",
+  },
+  shutdown_timeout_ms: {
+    type: "integer",
+    default: 30_000,
+    min: 100,
+    max: 600_000,
+    description: "deadline of a graceful stop; past it the engine exits non-zero and duplicates are possible",
+  },
+  filters_compiled_dir: {
+    type: "string",
+    default: "filters-compiled",
+    description: "where compiled filter artefacts are cached (content-addressed)",
+  },
+  log_level: {
+    type: "string",
+    default: "info",
+    oneOf: ["debug", "info", "warn", "error"],
+    description: "lowest level logged (JSON lines on stderr)",
+  },
+  kafka: {
+    type: "map",
+    default: {},
+    values: "scalar",
+    description:
+      'extra librdkafka settings for every client, e.g. {"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN"}',
+  },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof SCHEMA;
 
 /** Keys of the seed's config.json that have another name or no meaning here. */
 export const SEED_KEYS: Readonly<Record<string, { replacedBy: ConfigKey | null; note: string }>> = {
-  default_parallelism: { replacedBy: "workers", note: "the seed's Flink parallelism is the worker count here" },
-  checkpoint_interval: { replacedBy: "commit_interval_ms", note: "offsets are committed instead of Flink checkpoints" },
-  checkpoint_dir: { replacedBy: null, note: "no checkpoint directory: state is the campaign topic and committed offsets" },
+  default_parallelism: {
+    replacedBy: "workers",
+    note: "the seed's Flink parallelism is the worker count here",
+  },
+  checkpoint_interval: {
+    replacedBy: "commit_interval_ms",
+    note: "offsets are committed instead of Flink checkpoints",
+  },
+  checkpoint_dir: {
+    replacedBy: null,
+    note: "no checkpoint directory: state is the campaign topic and committed offsets",
+  },
 };

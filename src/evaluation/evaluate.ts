@@ -10,11 +10,7 @@ export interface EventHead {
 }
 
 /** Steps 1-5: enabled, game, event_name, strictly after start, strictly before end. Null when the filter decides. */
-export function skipReason(
-  campaign: Campaign,
-  event: EventHead,
-  nowMs: number,
-): SkipReason | null {
+export function skipReason(campaign: Campaign, event: EventHead, nowMs: number): SkipReason | null {
   if (!campaign.enabled) return "disabled";
   if (campaign.game !== event.game) return "other-game";
   if (campaign.eventName !== event.event_name) return "other-event-name";

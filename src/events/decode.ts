@@ -16,7 +16,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const PLAYER_ID_RAW = /"player_id"\s*:\s*(-?\d+)/;
 
 export function decodeEvent(value: Uint8Array | null | undefined): Decoded {
-  if (!value || value.length === 0) return { ok: false, reason: "empty record: an event must be a JSON object" };
+  if (!value || value.length === 0)
+    return { ok: false, reason: "empty record: an event must be a JSON object" };
   let json: string;
   try {
     json = utf8.decode(value);
@@ -30,11 +31,15 @@ export function decodeEvent(value: Uint8Array | null | undefined): Decoded {
     return { ok: false, reason: `not valid JSON: ${(error as Error).message}` };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return { ok: false, reason: `not a JSON object but ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}` };
+    return {
+      ok: false,
+      reason: `not a JSON object but ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}`,
+    };
   }
   const e = parsed as Record<string, unknown>;
   const problems: string[] = [];
-  if (typeof e.game !== "string") problems.push(e.game === undefined ? "game is missing" : "game is not a string");
+  if (typeof e.game !== "string")
+    problems.push(e.game === undefined ? "game is missing" : "game is not a string");
   if (typeof e.event_name !== "string") {
     problems.push(e.event_name === undefined ? "event_name is missing" : "event_name is not a string");
   }

@@ -14,7 +14,14 @@ import type { Logger } from "../logging/logger.js";
 import { PartitionOffsets } from "../offsets/partition-offsets.js";
 import type { EvaluatorPool } from "../pool/evaluator-pool.js";
 import type { BatchEvent, FilterRef } from "../pool/protocol.js";
-import { HEADER_CAMPAIGN_ID, HEADER_SOURCE, HEADER_TRIGGER_ID, sourceHeader, triggerId, triggerValue } from "../triggers/trigger.js";
+import {
+  HEADER_CAMPAIGN_ID,
+  HEADER_SOURCE,
+  HEADER_TRIGGER_ID,
+  sourceHeader,
+  triggerId,
+  triggerValue,
+} from "../triggers/trigger.js";
 import { decodeEvent } from "./decode.js";
 
 export const DLQ_HEADERS = {
@@ -68,7 +75,13 @@ export interface PipelineHooks {
 }
 
 export class EventPipeline {
-  readonly counters: PipelineCounters = { consumed: 0, deadLettered: 0, evaluated: 0, triggers: 0, outcomes: {} };
+  readonly counters: PipelineCounters = {
+    consumed: 0,
+    deadLettered: 0,
+    evaluated: 0,
+    triggers: 0,
+    outcomes: {},
+  };
   readonly #config: Config;
   readonly #campaigns: CampaignSet;
   readonly #pool: EvaluatorPool;
@@ -104,7 +117,8 @@ export class EventPipeline {
         "enable.auto.commit": false,
         "enable.auto.offset.store": false,
         "queued.max.messages.kbytes": 16_384,
-        rebalance_cb: (err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]) => this.#rebalance(err, assignment),
+        rebalance_cb: (err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]) =>
+          this.#rebalance(err, assignment),
       },
       { "auto.offset.reset": config.auto_offset_reset },
     );
@@ -124,7 +138,10 @@ export class EventPipeline {
     this.#consumer.subscribe([this.#config.event_topic]);
     this.#commitTimer = setInterval(() => this.#commit(), this.#config.commit_interval_ms);
     this.#loop = this.#run();
-    this.#log.info("consuming events", { topic: this.#config.event_topic, group: this.#config.kafka_group_id });
+    this.#log.info("consuming events", {
+      topic: this.#config.event_topic,
+      group: this.#config.kafka_group_id,
+    });
   }
 
   async #run(): Promise<void> {
@@ -156,9 +173,18 @@ export class EventPipeline {
         continue;
       }
       const event = decoded.event;
-      const nowMs = evaluationInstant(this.#config.time_basis, { created_at: event.createdAt }, processingMs, parseInstant);
+      const nowMs = evaluationInstant(
+        this.#config.time_basis,
+        { created_at: event.createdAt },
+        processingMs,
+        parseInstant,
+      );
       if (nowMs === null) {
-        this.#deadLetter(ps, m, "created_at is missing or not an ISO-8601 instant (time_basis is created-at)");
+        this.#deadLetter(
+          ps,
+          m,
+          "created_at is missing or not an ISO-8601 instant (time_basis is created-at)",
+        );
         continue;
       }
       const campaigns = this.#campaigns.route(event.game, event.eventName);
@@ -194,7 +220,11 @@ export class EventPipeline {
       .then(() => result)
       .then((outcomes) => this.#emit(ps, b.metas, outcomes))
       .catch((error) => {
-        if (!this.#stopping) this.#log.error("batch failed; its events stay uncommitted", { error: errorMessage(error), partition: ps.partition });
+        if (!this.#stopping)
+          this.#log.error("batch failed; its events stay uncommitted", {
+            error: errorMessage(error),
+            partition: ps.partition,
+          });
       });
   }
 
@@ -208,7 +238,8 @@ export class EventPipeline {
         if (!campaign) continue;
         this.counters.outcomes[outcome.kind] = (this.counters.outcomes[outcome.kind] ?? 0) + 1;
         if (outcome.kind === "match") matched.push(campaign);
-        else if (outcome.kind !== "no-match" && outcome.kind !== "skipped") this.#hooks.onFilterProblem?.(campaign, outcome);
+        else if (outcome.kind !== "no-match" && outcome.kind !== "skipped")
+          this.#hooks.onFilterProblem?.(campaign, outcome);
       }
       if (matched.length === 0) {
         ps.offsets.done(meta.offset);
@@ -282,9 +313,11 @@ export class EventPipeline {
   #rebalance(err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]): void {
     try {
       if (err.code === KafkaErrors.ASSIGN_PARTITIONS) {
-        for (const tp of assignment) this.#partitions.set(tp.partition, new PartitionState(tp.topic, tp.partition));
+        for (const tp of assignment)
+          this.#partitions.set(tp.partition, new PartitionState(tp.topic, tp.partition));
         this.#consumer.assign(assignment);
-        if (this.#paused) this.#consumer.pause(assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })));
+        if (this.#paused)
+          this.#consumer.pause(assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })));
         this.#log.info("partitions assigned", { partitions: assignment.map((tp) => tp.partition) });
       } else if (err.code === KafkaErrors.REVOKE_PARTITIONS) {
         // Commit what is done; in-flight work of the revoked partitions is dropped (the next owner
@@ -327,7 +360,10 @@ export class EventPipeline {
     if (now - this.#lastBrokerError < 10_000) return;
     this.#lastBrokerError = now;
     const down = err.code === KafkaErrors.ALL_BROKERS_DOWN || err.code === KafkaErrors.TRANSPORT;
-    this.#log.warn(down ? "Kafka unreachable; retrying" : "Kafka consumer error", { error: err.message, code: err.code });
+    this.#log.warn(down ? "Kafka unreachable; retrying" : "Kafka consumer error", {
+      error: err.message,
+      code: err.code,
+    });
   }
 
   /**

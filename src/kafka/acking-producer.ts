@@ -43,13 +43,22 @@ export class AckingProducer {
     } as rdkafka.ProducerGlobalConfig);
     this.#producer.setPollInterval(20);
     this.#producer.on("delivery-report", (err, report) => this.#onReport(err, report));
-    this.#producer.on("event.error", (err) => this.#log.warn("producer error", { error: err.message, code: err.code }));
+    this.#producer.on("event.error", (err) =>
+      this.#log.warn("producer error", { error: err.message, code: err.code }),
+    );
   }
 
   connect(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) =>
       this.#producer.connect({ timeout: timeoutMs }, (err) =>
-        err ? reject(new RtcrmError(ErrorCodes.KAFKA, `producer cannot connect: ${err.message}`, { cause: err, canRetry: true })) : resolve(),
+        err
+          ? reject(
+              new RtcrmError(ErrorCodes.KAFKA, `producer cannot connect: ${err.message}`, {
+                cause: err,
+                canRetry: true,
+              }),
+            )
+          : resolve(),
       ),
     );
   }
@@ -72,7 +81,15 @@ export class AckingProducer {
       return;
     }
     try {
-      this.#producer.produce(item.record.topic, null, item.record.value, item.record.key ?? undefined, Date.now(), item, item.record.headers);
+      this.#producer.produce(
+        item.record.topic,
+        null,
+        item.record.value,
+        item.record.key ?? undefined,
+        Date.now(),
+        item,
+        item.record.headers,
+      );
     } catch (error) {
       if ((error as { code?: number }).code === QUEUE_FULL) {
         this.#overflow.push(item);
@@ -81,7 +98,10 @@ export class AckingProducer {
       }
       // A record librdkafka refuses outright (e.g. larger than message.max.bytes) is not acknowledged:
       // the event stays uncommitted and the operator is told.
-      this.#log.error("record refused by the producer; retrying", { topic: item.record.topic, error: errorMessage(error) });
+      this.#log.error("record refused by the producer; retrying", {
+        topic: item.record.topic,
+        error: errorMessage(error),
+      });
       this.#retryLater(item);
     }
   }
@@ -90,7 +110,11 @@ export class AckingProducer {
     const item = report.opaque as InFlight | undefined;
     if (!item) return;
     if (err) {
-      this.#log.warn("delivery failed; sending again", { topic: item.record.topic, error: err.message, code: err.code });
+      this.#log.warn("delivery failed; sending again", {
+        topic: item.record.topic,
+        error: err.message,
+        code: err.code,
+      });
       this.#retryLater(item);
       return;
     }
@@ -122,7 +146,13 @@ export class AckingProducer {
         new Promise<void>((resolve) => this.#flushWaiters.push(resolve)),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new RtcrmError(ErrorCodes.SHUTDOWN_TIMEOUT, `${this.#pending} record(s) not acknowledged within ${timeoutMs} ms`)),
+            () =>
+              reject(
+                new RtcrmError(
+                  ErrorCodes.SHUTDOWN_TIMEOUT,
+                  `${this.#pending} record(s) not acknowledged within ${timeoutMs} ms`,
+                ),
+              ),
             timeoutMs,
           );
         }),

@@ -58,7 +58,11 @@ export async function ensureTopics(config: Config, log: Logger, timeoutMs = 30_0
     }
     for (const plan of missing) {
       await createTopic(admin, plan, timeoutMs);
-      log.info("topic created", { topic: plan.topic, partitions: plan.partitions, compacted: plan.compacted });
+      log.info("topic created", {
+        topic: plan.topic,
+        partitions: plan.partitions,
+        compacted: plan.compacted,
+      });
     }
   } finally {
     admin.disconnect();

@@ -19,8 +19,15 @@ export function createLogger(
   const min = ORDER[level];
   const log = (lvl: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[lvl] < min) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
-    for (const [k, v] of Object.entries(entry)) if (v instanceof Error) entry[k] = { message: v.message, code: (v as { code?: unknown }).code };
+    const entry: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg,
+      ...base,
+      ...fields,
+    };
+    for (const [k, v] of Object.entries(entry))
+      if (v instanceof Error) entry[k] = { message: v.message, code: (v as { code?: unknown }).code };
     write(JSON.stringify(entry));
   };
   return {

@@ -15,7 +15,9 @@ export class PartitionOffsets {
    * below one already tracked: a record delivered twice is processed once.
    */
   track(offset: number): boolean {
-    const last = this.#pending[this.#pending.length - 1] ?? (this.#committable === null ? undefined : this.#committable - 1);
+    const last =
+      this.#pending[this.#pending.length - 1] ??
+      (this.#committable === null ? undefined : this.#committable - 1);
     if (last !== undefined && offset <= last) return false;
     this.#pending.push(offset);
     return true;

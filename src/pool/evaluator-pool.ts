@@ -60,6 +60,9 @@ export class EvaluatorPool extends EventEmitter {
       // Our own admission (#acquire) keeps at most one batch per worker inside piscina, so the watchdog
       // measures running time, not time spent queued.
       maxQueue: this.workers,
+      // QuickJS's own stack check measures its C stack; deeply nested JSON/eval inside QuickJS uses more of
+      // V8's native stack than that, and 16 MB keeps those cases inside the sandbox's own limit.
+      resourceLimits: { stackSizeMb: 16 },
       workerData,
     });
   }
@@ -115,7 +118,10 @@ export class EvaluatorPool extends EventEmitter {
     for (const candidate of event.candidates) {
       this.stats.isolatedRuns++;
       try {
-        const single = await this.#run({ filters: task.filters, events: [{ ...event, candidates: [candidate] }] });
+        const single = await this.#run({
+          filters: task.filters,
+          events: [{ ...event, candidates: [candidate] }],
+        });
         row.push(single.outcomes[0]?.[0] ?? failure("threw", "no outcome returned"));
       } catch (error) {
         if (this.#closed) throw error;
@@ -146,7 +152,8 @@ export class EvaluatorPool extends EventEmitter {
   }
 
   #acquire(): Promise<void> {
-    if (this.#closed) return Promise.reject(new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed"));
+    if (this.#closed)
+      return Promise.reject(new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed"));
     if (this.#running < this.workers) {
       this.#running++;
       return Promise.resolve();
@@ -162,6 +169,12 @@ export class EvaluatorPool extends EventEmitter {
       this.#running--;
     }
     if (this.#waiting.length === this.#maxQueued - 1) this.emit("drain");
+  }
+
+  /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */
+  async terminateWorkerForTest(): Promise<void> {
+    const thread = this.#pool.threads[0];
+    if (thread) await thread.terminate();
   }
 
   /** Finishes running batches, then stops the workers; past `timeoutMs` the workers are terminated. Idempotent. */

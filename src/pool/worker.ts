@@ -49,7 +49,10 @@ export default function evaluateBatch(task: BatchTask): BatchResult {
       row.push(
         evaluateCampaign(ref.campaign, head, event.nowMs, () => {
           ensureLoaded(ref);
-          return sandbox.evaluate(ref.campaign.versionKey, event.json, { fuel: ref.fuel, memoryBytes: ref.memoryBytes });
+          return sandbox.evaluate(ref.campaign.versionKey, event.json, {
+            fuel: ref.fuel,
+            memoryBytes: ref.memoryBytes,
+          });
         }),
       );
     }

@@ -105,7 +105,10 @@ export class EngineProcess {
 }
 
 /** Starts the engine and waits until it consumes events. */
-export async function startEngine(configPath: string, env: Record<string, string> = {}): Promise<EngineProcess> {
+export async function startEngine(
+  configPath: string,
+  env: Record<string, string> = {},
+): Promise<EngineProcess> {
   const engine = new EngineProcess(configPath, env);
   await Promise.race([
     engine.waitForLog(/"msg":"engine started"/),
@@ -114,4 +117,32 @@ export async function startEngine(configPath: string, env: Record<string, string
     }),
   ]);
   return engine;
+}
+
+/**
+ * One test's engine: its own topics (deleted after the test) and a start() whose engines are all stopped
+ * after the test, even when it fails.
+ */
+export async function engineFixture(
+  t: { after(fn: () => Promise<void>): void },
+  name: string,
+  overrides: Record<string, unknown> = {},
+  eventPartitions = 1,
+) {
+  const setup = engineSetup(name, overrides);
+  await createEngineTopics(setup.topics, eventPartitions);
+  const started: EngineProcess[] = [];
+  t.after(async () => {
+    for (const e of started)
+      if (e.child.exitCode === null && e.child.signalCode === null) await e.stop("SIGKILL");
+    await deleteEngineTopics(setup.topics);
+  });
+  return {
+    ...setup,
+    start: async (env: Record<string, string> = {}): Promise<EngineProcess> => {
+      const engine = await startEngine(setup.configPath, env);
+      started.push(engine);
+      return engine;
+    },
+  };
 }

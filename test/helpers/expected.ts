@@ -11,7 +11,10 @@ import { Sandbox } from "../../src/sandbox/sandbox.js";
 
 export class Reference {
   readonly #engine = loadEngineModule();
-  readonly #compiler = new FilterCompiler(this.#engine, join(mkdtempSync(join(tmpdir(), "rtcrm-ref-")), "fc"));
+  readonly #compiler = new FilterCompiler(
+    this.#engine,
+    join(mkdtempSync(join(tmpdir(), "rtcrm-ref-")), "fc"),
+  );
   readonly #sandbox = new Sandbox(this.#engine.module, { engineVersion: this.#engine.version });
   readonly campaigns: Campaign[] = [];
 
@@ -26,12 +29,17 @@ export class Reference {
   }
 
   /** Campaign ids that match `eventJson` at `nowMs`, in campaign id order. */
-  matches(eventJson: string, nowMs: number, limits = { fuel: 1_000_000, memoryBytes: 16 * 1024 * 1024 }): number[] {
+  matches(
+    eventJson: string,
+    nowMs: number,
+    limits = { fuel: 1_000_000, memoryBytes: 16 * 1024 * 1024 },
+  ): number[] {
     const event = JSON.parse(eventJson) as { game: string; event_name: string };
     return this.campaigns
       .filter(
         (c) =>
-          evaluateCampaign(c, event, nowMs, () => this.#sandbox.evaluate(c.versionKey, eventJson, limits)).kind === "match",
+          evaluateCampaign(c, event, nowMs, () => this.#sandbox.evaluate(c.versionKey, eventJson, limits))
+            .kind === "match",
       )
       .map((c) => c.campaignId)
       .sort((a, b) => a - b);

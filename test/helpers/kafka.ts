@@ -119,7 +119,8 @@ export async function consumeUntil(
           .run({
             eachMessage: async ({ topic, partition, message }) => {
               const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(Array.isArray(v) ? v[0] : v);
+              for (const [k, v] of Object.entries(message.headers ?? {}))
+                headers[k] = String(Array.isArray(v) ? v[0] : v);
               received.push({
                 topic,
                 partition,

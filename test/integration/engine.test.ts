@@ -4,13 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SEED_CAMPAIGN_JSON, SEED_EVENT_JSON } from "../fixtures/seed.js";
 import { consumeUntil, produce, type Received } from "../helpers/kafka.js";
-import {
-  createEngineTopics,
-  deleteEngineTopics,
-  engineSetup,
-  startEngine,
-  type EngineProcess,
-} from "../helpers/engine-process.js";
+import { engineFixture } from "../helpers/engine-process.js";
 import { Reference } from "../helpers/expected.js";
 
 const DAY = 86_400_000;
@@ -23,33 +17,32 @@ function campaign(id: number, filter: string, over: Record<string, unknown> = {}
   return { campaign_id: id, enabled: true, game: "foe", event_name: "fight", ...around(), filter, ...over };
 }
 
-function event(over: Record<string, unknown> = {}, data: Record<string, unknown> = { result: "loss" }): string {
+function event(
+  over: Record<string, unknown> = {},
+  data: Record<string, unknown> = { result: "loss" },
+): string {
   return JSON.stringify({ ...(JSON.parse(SEED_EVENT_JSON) as object), ...over, data });
 }
 
-const statusOf = (r: Received) => JSON.parse(r.value ?? "null") as { campaign_id: number | null; status: string; reasons?: string[]; source: string };
+const statusOf = (r: Received) =>
+  JSON.parse(r.value ?? "null") as {
+    campaign_id: number | null;
+    status: string;
+    reasons?: string[];
+    source: string;
+  };
 
 /** Waits until the status topic holds `n` records. */
 function statuses(topic: string, n: number): Promise<Received[]> {
   return consumeUntil([topic], (r) => r.length >= n);
 }
 
-async function stopped(engine: EngineProcess | undefined): Promise<void> {
-  if (engine && engine.child.exitCode === null) await engine.stop("SIGTERM");
-}
-
 test("the seed walkthrough: one campaign, one event, exactly one trigger shaped as in SEED.md", async (t) => {
-  const { topics, configPath } = engineSetup("seed");
-  await createEngineTopics(topics);
-  let engine: EngineProcess | undefined;
-  t.after(async () => {
-    await stopped(engine);
-    await deleteEngineTopics(topics);
-  });
+  const { topics, start } = await engineFixture(t, "seed");
 
   const seedCampaign = { ...(JSON.parse(SEED_CAMPAIGN_JSON) as object), ...around() };
   await produce(topics.campaign_topic, [{ key: "4711", value: JSON.stringify(seedCampaign) }]);
-  engine = await startEngine(configPath);
+  const engine = await start();
   await produce(topics.event_topic, [{ value: SEED_EVENT_JSON }]);
 
   const [trigger] = await consumeUntil([topics.trigger_topic], (r) => r.length >= 1);
@@ -68,13 +61,7 @@ test("the seed walkthrough: one campaign, one event, exactly one trigger shaped 
 });
 
 test("campaign updates, tombstones and campaigns added while running change what matches", async (t) => {
-  const { topics, configPath } = engineSetup("live");
-  await createEngineTopics(topics);
-  let engine: EngineProcess | undefined;
-  t.after(async () => {
-    await stopped(engine);
-    await deleteEngineTopics(topics);
-  });
+  const { topics, start } = await engineFixture(t, "live");
   // Campaign 1 marks the end of each step: it matches events whose data.step is "mark".
   const marker = campaign(1, "function(e) { return e.getData().get('step') === 'mark' }");
   const v1 = campaign(10, "function(e) { return e.getData().get('result') === 'loss' }");
@@ -82,14 +69,26 @@ test("campaign updates, tombstones and campaigns added while running change what
     { key: "1", value: JSON.stringify(marker) },
     { key: "10", value: JSON.stringify(v1) },
   ]);
-  engine = await startEngine(configPath);
+  const engine = await start();
 
   const triggersAfter = async (events: string[], marks: number): Promise<Received[]> => {
-    await produce(topics.event_topic, events.map((value) => ({ value })));
-    const all = await consumeUntil([topics.trigger_topic], (r) => r.filter((x) => x.headers["rtcrm-campaign-id"] === "1").length >= marks);
+    await produce(
+      topics.event_topic,
+      events.map((value) => ({ value })),
+    );
+    const all = await consumeUntil(
+      [topics.trigger_topic],
+      (r) => r.filter((x) => x.headers["rtcrm-campaign-id"] === "1").length >= marks,
+    );
     return all.filter((x) => x.headers["rtcrm-campaign-id"] !== "1");
   };
-  const ids = (rs: Received[]) => rs.map((r) => `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`).sort();
+  const ids = (rs: Received[]) =>
+    rs
+      .map(
+        (r) =>
+          `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`,
+      )
+      .sort();
 
   // Step 1: v1 matches losses.
   let found = await triggersAfter([event({ event_id: "a" }), event({ event_id: "m1" }, { step: "mark" })], 1);
@@ -100,15 +99,27 @@ test("campaign updates, tombstones and campaigns added while running change what
   await produce(topics.campaign_topic, [{ key: "10", value: JSON.stringify(v2) }]);
   await statuses(topics.campaign_status_topic, 3);
   found = await triggersAfter(
-    [event({ event_id: "b" }, { result: "win" }), event({ event_id: "c" }), event({ event_id: "m2" }, { step: "mark" })],
+    [
+      event({ event_id: "b" }, { result: "win" }),
+      event({ event_id: "c" }),
+      event({ event_id: "m2" }, { step: "mark" }),
+    ],
     2,
   );
   assert.deepEqual(ids(found), ["10:a", "10:b"]);
 
   // Step 3: a campaign added while running is active for the next events.
-  await produce(topics.campaign_topic, [{ key: "20", value: JSON.stringify(campaign(20, "(e) => e.player_id === 777")) }]);
+  await produce(topics.campaign_topic, [
+    { key: "20", value: JSON.stringify(campaign(20, "(e) => e.player_id === 777")) },
+  ]);
   await statuses(topics.campaign_status_topic, 4);
-  found = await triggersAfter([event({ event_id: "d", player_id: 777 }, { result: "win" }), event({ event_id: "m3" }, { step: "mark" })], 3);
+  found = await triggersAfter(
+    [
+      event({ event_id: "d", player_id: 777 }, { result: "win" }),
+      event({ event_id: "m3" }, { step: "mark" }),
+    ],
+    3,
+  );
   assert.deepEqual(ids(found), ["10:a", "10:b", "10:d", "20:d"]);
 
   // Step 4: a tombstone deletes campaign 10.
@@ -124,61 +135,93 @@ test("campaign updates, tombstones and campaigns added while running change what
       [10, "deleted"],
     ],
   );
-  found = await triggersAfter([event({ event_id: "e" }, { result: "win" }), event({ event_id: "m4" }, { step: "mark" })], 4);
+  found = await triggersAfter(
+    [event({ event_id: "e" }, { result: "win" }), event({ event_id: "m4" }, { step: "mark" })],
+    4,
+  );
   assert.deepEqual(ids(found), ["10:a", "10:b", "10:d", "20:d"]);
   assert.equal(await engine.stop(), 0);
 });
 
 test("events written before the engine starts are evaluated against every campaign written before them", async (t) => {
-  const { topics, configPath } = engineSetup("backlog");
-  await createEngineTopics(topics);
-  let engine: EngineProcess | undefined;
-  t.after(async () => {
-    await stopped(engine);
-    await deleteEngineTopics(topics);
-  });
-  const campaigns = Array.from({ length: 5 }, (_, i) => campaign(100 + i, `function(e) { return e.getData().get('n') % ${i + 2} === 0 }`));
-  await produce(topics.campaign_topic, campaigns.map((c) => ({ key: String(c.campaign_id), value: JSON.stringify(c) })));
+  const { topics, start } = await engineFixture(t, "backlog");
+  const campaigns = Array.from({ length: 5 }, (_, i) =>
+    campaign(100 + i, `function(e) { return e.getData().get('n') % ${i + 2} === 0 }`),
+  );
+  await produce(
+    topics.campaign_topic,
+    campaigns.map((c) => ({ key: String(c.campaign_id), value: JSON.stringify(c) })),
+  );
   const events = Array.from({ length: 60 }, (_, n) => event({ event_id: `ev-${n}` }, { n }));
-  await produce(topics.event_topic, events.map((value) => ({ value })));
+  await produce(
+    topics.event_topic,
+    events.map((value) => ({ value })),
+  );
 
   const reference = new Reference(campaigns);
   const now = Date.now();
   const expected = events.flatMap((e, n) => reference.matches(e, now).map((id) => `${id}:ev-${n}`)).sort();
   assert.ok(expected.length > 30, "the workload must match something");
 
-  engine = await startEngine(configPath);
+  const engine = await start();
   const got = await consumeUntil([topics.trigger_topic], (r) => r.length >= expected.length);
-  const ids = got.map((r) => `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`).sort();
+  const ids = got
+    .map(
+      (r) =>
+        `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`,
+    )
+    .sort();
   assert.deepEqual(ids, expected);
   assert.equal(await engine.stop(), 0);
 });
 
 test("malformed events go to the dead-letter topic and invalid campaigns to the status topic, with reasons; valid records around them still trigger", async (t) => {
-  const { topics, configPath } = engineSetup("bad-input");
-  await createEngineTopics(topics);
-  let engine: EngineProcess | undefined;
-  t.after(async () => {
-    await stopped(engine);
-    await deleteEngineTopics(topics);
-  });
+  const { topics, start } = await engineFixture(t, "bad-input");
   const good = campaign(1, "function(e) { return e.getData().get('result') === 'loss' }");
   const badCampaigns: { key: string | null; value: string; reason: RegExp }[] = [
     { key: "2", value: "{not json", reason: /not valid JSON/ },
-    { key: "3", value: JSON.stringify({ ...campaign(3, "function(e){return true}"), enabled: "yes" }), reason: /enabled must be true or false/ },
-    { key: "4", value: JSON.stringify(campaign(4, "function(e){return true}", { start_date: "2023-02-30T00:00:00Z" })), reason: /start_date must be an ISO-8601 instant/ },
-    { key: "5", value: JSON.stringify(campaign(5, "function(e){return true}", { game: undefined })), reason: /game must be a non-empty string/ },
-    { key: "6", value: JSON.stringify(campaign(6, "function(e){return true}", { event_name: 42 })), reason: /event_name must be a non-empty string/ },
-    { key: "7", value: JSON.stringify(campaign(7, "function(e) {\n  return e.x ===;\n}")), reason: /filter: syntax error.*line 2, column 17/ },
-    { key: "8", value: JSON.stringify(campaign(8, "function(e) { return require('fs') }")), reason: /require is not available/ },
-    { key: "9", value: JSON.stringify(campaign(99, "function(e){return true}")), reason: /key 9 does not match campaign_id 99/ },
+    {
+      key: "3",
+      value: JSON.stringify({ ...campaign(3, "function(e){return true}"), enabled: "yes" }),
+      reason: /enabled must be true or false/,
+    },
+    {
+      key: "4",
+      value: JSON.stringify(campaign(4, "function(e){return true}", { start_date: "2023-02-30T00:00:00Z" })),
+      reason: /start_date must be an ISO-8601 instant/,
+    },
+    {
+      key: "5",
+      value: JSON.stringify(campaign(5, "function(e){return true}", { game: undefined })),
+      reason: /game must be a non-empty string/,
+    },
+    {
+      key: "6",
+      value: JSON.stringify(campaign(6, "function(e){return true}", { event_name: 42 })),
+      reason: /event_name must be a non-empty string/,
+    },
+    {
+      key: "7",
+      value: JSON.stringify(campaign(7, "function(e) {\n  return e.x ===;\n}")),
+      reason: /filter: syntax error.*line 2, column 17/,
+    },
+    {
+      key: "8",
+      value: JSON.stringify(campaign(8, "function(e) { return require('fs') }")),
+      reason: /require is not available/,
+    },
+    {
+      key: "9",
+      value: JSON.stringify(campaign(99, "function(e){return true}")),
+      reason: /key 9 does not match campaign_id 99/,
+    },
   ];
   await produce(topics.campaign_topic, [
     ...badCampaigns.slice(0, 4).map(({ key, value }) => ({ key, value })),
     { key: "1", value: JSON.stringify(good) },
     ...badCampaigns.slice(4).map(({ key, value }) => ({ key, value })),
   ]);
-  engine = await startEngine(configPath);
+  const engine = await start();
 
   const badEvents: { value: string; reason: RegExp }[] = [
     { value: "not json at all", reason: /not valid JSON/ },
@@ -206,31 +249,38 @@ test("malformed events go to the dead-letter topic and invalid campaigns to the 
 
   const status = await statuses(topics.campaign_status_topic, badCampaigns.length + 1);
   for (const bad of badCampaigns) {
-    const s = status.map(statusOf).find((x) => x.status === "rejected" && x.reasons?.some((r) => bad.reason.test(r)));
+    const s = status
+      .map(statusOf)
+      .find((x) => x.status === "rejected" && x.reasons?.some((r) => bad.reason.test(r)));
     assert.ok(s, `no rejection matching ${bad.reason}: ${JSON.stringify(status.map(statusOf))}`);
   }
   assert.equal(status.map(statusOf).filter((s) => s.status === "accepted").length, 1);
 
   const triggers = await consumeUntil([topics.trigger_topic], (r) => r.length >= 2);
-  assert.deepEqual(triggers.map((r) => (JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id).sort(), ["good-1", "good-2"]);
+  assert.deepEqual(
+    triggers
+      .map((r) => (JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id)
+      .sort(),
+    ["good-1", "good-2"],
+  );
   assert.equal(engine.child.exitCode, null, "the engine keeps running");
   assert.equal(await engine.stop(), 0);
 });
 
 test("SIGTERM in the middle of a stream, then a restart: every expected trigger is there, in per-partition order", async (t) => {
-  const { topics, configPath } = engineSetup("restart", { batch_size: 50 });
-  await createEngineTopics(topics, 3);
-  let engine: EngineProcess | undefined;
-  t.after(async () => {
-    await stopped(engine);
-    await deleteEngineTopics(topics);
-  });
+  const { topics, start } = await engineFixture(t, "restart", { batch_size: 50 }, 3);
   const campaigns = [
     campaign(1, "function(e) { return e.getData().get('n') % 3 === 0 }"),
-    campaign(2, "function(e) { var s = 0; var xs = e.getData().get('xs'); for (var i = 0; i < xs.size(); i++) s += xs.get(i); return s % 2 === 1 }"),
+    campaign(
+      2,
+      "function(e) { var s = 0; var xs = e.getData().get('xs'); for (var i = 0; i < xs.size(); i++) s += xs.get(i); return s % 2 === 1 }",
+    ),
     campaign(3, "(e) => e.data.n % 5 === 0 && e.getMarket() === 'de'"),
   ];
-  await produce(topics.campaign_topic, campaigns.map((c) => ({ key: String(c.campaign_id), value: JSON.stringify(c) })));
+  await produce(
+    topics.campaign_topic,
+    campaigns.map((c) => ({ key: String(c.campaign_id), value: JSON.stringify(c) })),
+  );
   // One player per source partition: all triggers of a source partition land in one trigger partition,
   // where their order can be checked.
   const total = 3000;
@@ -240,18 +290,27 @@ test("SIGTERM in the middle of a stream, then a restart: every expected trigger 
   }));
   const reference = new Reference(campaigns);
   const now = Date.now();
-  const expected = new Set(events.flatMap((e, n) => reference.matches(e.value, now).map((id) => `${id}:ev-${n}`)));
+  const expected = new Set(
+    events.flatMap((e, n) => reference.matches(e.value, now).map((id) => `${id}:ev-${n}`)),
+  );
   // The stream keeps flowing around the stop: a third of it before the start, a third produced while the
   // engine is being stopped, the rest before the restart.
   const third = total / 3;
   await produce(topics.event_topic, events.slice(0, third));
-  engine = await startEngine(configPath);
+  let engine = await start();
   await consumeUntil([topics.trigger_topic], (r) => r.length >= 50);
-  const [, code] = await Promise.all([produce(topics.event_topic, events.slice(third, 2 * third)), engine.stop("SIGTERM")]);
+  const [, code] = await Promise.all([
+    produce(topics.event_topic, events.slice(third, 2 * third)),
+    engine.stop("SIGTERM"),
+  ]);
   assert.equal(code, 0, "a graceful stop exits 0");
   await produce(topics.event_topic, events.slice(2 * third));
-  engine = await startEngine(configPath);
-  const got = await consumeUntil([topics.trigger_topic], (r) => new Set(r.map(key)).size >= expected.size, 120_000);
+  engine = await start();
+  const got = await consumeUntil(
+    [topics.trigger_topic],
+    (r) => new Set(r.map(key)).size >= expected.size,
+    120_000,
+  );
   function key(r: Received): string {
     return `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`;
   }
@@ -259,7 +318,9 @@ test("SIGTERM in the middle of a stream, then a restart: every expected trigger 
   const missing = [...expected].filter((k) => !keys.includes(k));
   const unexpected = keys.filter((k) => !expected.has(k));
   const duplicates = keys.length - new Set(keys).size;
-  t.diagnostic(`events ${total}, triggers expected ${expected.size}, found ${new Set(keys).size}, missing ${missing.length}, duplicates ${duplicates}`);
+  t.diagnostic(
+    `events ${total}, triggers expected ${expected.size}, found ${new Set(keys).size}, missing ${missing.length}, duplicates ${duplicates}`,
+  );
   assert.deepEqual(missing, []);
   assert.deepEqual(unexpected, []);
   // Duplicates after a graceful stop would mean uncommitted finished work; each would carry its twin's id.
@@ -267,7 +328,8 @@ test("SIGTERM in the middle of a stream, then a restart: every expected trigger 
 
   // Per source partition, triggers appear in source-offset order within their trigger partition.
   const byTriggerPartition = new Map<number, Received[]>();
-  for (const r of got) byTriggerPartition.set(r.partition, [...(byTriggerPartition.get(r.partition) ?? []), r]);
+  for (const r of got)
+    byTriggerPartition.set(r.partition, [...(byTriggerPartition.get(r.partition) ?? []), r]);
   for (const records of byTriggerPartition.values()) {
     records.sort((a, b) => a.offset - b.offset);
     const last = new Map<string, number>();

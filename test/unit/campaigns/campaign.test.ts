@@ -29,9 +29,25 @@ test("missing dates are accepted as unbounded and written as null", () => {
 });
 
 test("every problem of a bad campaign is reported, each naming the field", () => {
-  const r = reasons({ campaign_id: "x", enabled: "yes", game: "", start_date: "2023-02-30T00:00:00Z", end_date: 5, colour: 1 });
+  const r = reasons({
+    campaign_id: "x",
+    enabled: "yes",
+    game: "",
+    start_date: "2023-02-30T00:00:00Z",
+    end_date: 5,
+    colour: 1,
+  });
   const text = r.join("\n");
-  for (const field of ["colour", "campaign_id", "enabled", "game", "event_name", "filter", "start_date", "end_date"]) {
+  for (const field of [
+    "colour",
+    "campaign_id",
+    "enabled",
+    "game",
+    "event_name",
+    "filter",
+    "start_date",
+    "end_date",
+  ]) {
     assert.match(text, new RegExp(field), `no reason names ${field}`);
   }
 });
@@ -41,7 +57,10 @@ test("a campaign that is not an object is rejected", () => {
 });
 
 test("an end before the start is rejected", () => {
-  assert.match(reasons({ ...seed, end_date: "2023-08-01T00:00:00Z" }).join(), /end_date must be after start_date/);
+  assert.match(
+    reasons({ ...seed, end_date: "2023-08-01T00:00:00Z" }).join(),
+    /end_date must be after start_date/,
+  );
 });
 
 test("the same content gives the same version key; any change gives another", () => {
@@ -57,7 +76,14 @@ test("instants: zones, fractions, and impossible dates", () => {
   assert.equal(parseInstant("2023-09-01T10:00:00.00Z"), Date.parse("2023-09-01T10:00:00Z"));
   assert.equal(parseInstant("2023-09-01T12:00:00+02:00"), Date.parse("2023-09-01T10:00:00Z"));
   assert.equal(parseInstant("2023-09-01T10:00Z"), Date.parse("2023-09-01T10:00:00Z"));
-  for (const bad of ["2023-09-01", "2023-09-01T10:00:00", "2023-02-30T00:00:00Z", "2023-13-01T00:00:00Z", "yesterday", "2023-09-01T24:00:00Z"]) {
+  for (const bad of [
+    "2023-09-01",
+    "2023-09-01T10:00:00",
+    "2023-02-30T00:00:00Z",
+    "2023-13-01T00:00:00Z",
+    "yesterday",
+    "2023-09-01T24:00:00Z",
+  ]) {
     assert.equal(parseInstant(bad), null, bad);
   }
 });

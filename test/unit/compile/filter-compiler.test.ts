@@ -61,7 +61,8 @@ test("a filter that cannot compile is rejected with message, line and column, an
   const compiler = new FilterCompiler(engine, dir);
   assert.throws(
     () => compiler.compileSync("function(event) {\n  return event.getData().get('x') ==== 1\n}"),
-    (e: unknown) => e instanceof FilterError && e.position?.line === 2 && typeof e.position.column === "number",
+    (e: unknown) =>
+      e instanceof FilterError && e.position?.line === 2 && typeof e.position.column === "number",
   );
   assert.throws(() => compiler.compileSync("'not a function'"), FilterError);
   assert.deepEqual(readdirSync(dir), []);

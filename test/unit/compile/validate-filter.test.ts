@@ -59,6 +59,8 @@ test("forbidden features are named, with their position", () => {
 });
 
 test("a forbidden name used as a property or a local is fine", () => {
-  validateFilterSource("function(e) { return e.data.process === 'x' && e.getData().get('require') !== null }");
+  validateFilterSource(
+    "function(e) { return e.data.process === 'x' && e.getData().get('require') !== null }",
+  );
   validateFilterSource("function(e) { var process = e.data; return process.ok }");
 });

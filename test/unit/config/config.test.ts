@@ -32,7 +32,15 @@ test("a file overrides defaults and the environment overrides the file", () => {
 });
 
 test("every problem is listed at once", () => {
-  const path = file(JSON.stringify({ workers: "many", colour: "red", delivery: "maybe", batch_size: 0, fuel_overrides: { x: -1 } }));
+  const path = file(
+    JSON.stringify({
+      workers: "many",
+      colour: "red",
+      delivery: "maybe",
+      batch_size: 0,
+      fuel_overrides: { x: -1 },
+    }),
+  );
   try {
     loadConfig({ file: path, env: { RTCRM_CREATE_TOPICS: "perhaps" } });
     assert.fail("expected a ConfigError");

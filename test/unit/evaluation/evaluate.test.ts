@@ -27,7 +27,9 @@ test("all rules pass: the filter decides", () => {
 });
 
 test("1. a disabled campaign is skipped and its filter not called", () => {
-  const out = evaluateCampaign(campaign({ enabled: false }), event, SEED_NOW, () => assert.fail("filter called"));
+  const out = evaluateCampaign(campaign({ enabled: false }), event, SEED_NOW, () =>
+    assert.fail("filter called"),
+  );
   assert.deepEqual(out, { kind: "skipped", reason: "disabled" });
 });
 
@@ -66,8 +68,14 @@ test("6. only the filter's match is a match; its other outcomes pass through as 
 });
 
 test("the evaluation instant: processing time, or the event's created_at", () => {
-  assert.equal(evaluationInstant("processing-time", { created_at: "2020-01-01T00:00:00Z" }, 42, parseInstant), 42);
-  assert.equal(evaluationInstant("created-at", { created_at: "2020-01-01T00:00:00Z" }, 42, parseInstant), Date.parse("2020-01-01T00:00:00Z"));
+  assert.equal(
+    evaluationInstant("processing-time", { created_at: "2020-01-01T00:00:00Z" }, 42, parseInstant),
+    42,
+  );
+  assert.equal(
+    evaluationInstant("created-at", { created_at: "2020-01-01T00:00:00Z" }, 42, parseInstant),
+    Date.parse("2020-01-01T00:00:00Z"),
+  );
   assert.equal(evaluationInstant("created-at", {}, 42, parseInstant), null);
   assert.equal(evaluationInstant("created-at", { created_at: "soon" }, 42, parseInstant), null);
 });

@@ -35,7 +35,10 @@ interface Ev {
 const CORPUS: [string, (e: Ev) => boolean][] = [
   ["function(event) { return event.getData().get('result') === 'loss' }", (e) => e.data.result === "loss"],
   ["function(event) { return event.data.result === 'win' }", (e) => e.data.result === "win"],
-  ["function(e) { return e.getGame() === 'foe' && e.getMarket() === 'de' }", (e) => e.game === "foe" && e.market === "de"],
+  [
+    "function(e) { return e.getGame() === 'foe' && e.getMarket() === 'de' }",
+    (e) => e.game === "foe" && e.market === "de",
+  ],
   ["function(e) { return e.getPlayerId() % 2 === 0 }", (e) => e.player_id % 2 === 0],
   ["function(e) { return e.getData().get('level') > 50 }", (e) => e.data.level > 50],
   ["function(e) { return e.getData().getOrDefault('gold', 0) >= 1000 }", (e) => (e.data.gold ?? 0) >= 1000],
@@ -56,10 +59,16 @@ const CORPUS: [string, (e: Ev) => boolean][] = [
   ["function(e) { return e.getData().keySet().size() >= 5 }", (e) => Object.keys(e.data).length >= 5],
   ["function(e) { return e.getMarket().toUpperCase() === 'DE' }", (e) => e.market.toUpperCase() === "DE"],
   ["function(e) { return e.getEventName().indexOf('fi') === 0 }", (e) => e.event_name.indexOf("fi") === 0],
-  ["function(e) { return e.getCreatedAt().substring(0, 4) === '2023' }", (e) => e.created_at.substring(0, 4) === "2023"],
+  [
+    "function(e) { return e.getCreatedAt().substring(0, 4) === '2023' }",
+    (e) => e.created_at.substring(0, 4) === "2023",
+  ],
   ["function(e) { return e.playerId > 500 }", (e) => e.player_id > 500],
   ["function(e) { return e.eventName === 'fight' }", (e) => e.event_name === "fight"],
-  ["function(e) { return (e.getGame() + '-' + e.getMarket()) === 'foe-de' }", (e) => `${e.game}-${e.market}` === "foe-de"],
+  [
+    "function(e) { return (e.getGame() + '-' + e.getMarket()) === 'foe-de' }",
+    (e) => `${e.game}-${e.market}` === "foe-de",
+  ],
   [
     "function(e) { return Math.floor(e.getData().getOrDefault('gold', 0) / 100) % 3 === 0 }",
     (e) => Math.floor((e.data.gold ?? 0) / 100) % 3 === 0,
@@ -74,23 +83,50 @@ const CORPUS: [string, (e: Ev) => boolean][] = [
     (e) => e.market === "de" || e.market === "fr",
   ],
   ["({ data }) => data.level % 7 === 3", (e) => e.data.level % 7 === 3],
-  ["(e) => `${e.market}:${e.data.result}` === 'de:loss'", (e) => `${e.market}:${e.data.result}` === "de:loss"],
+  [
+    "(e) => `${e.market}:${e.data.result}` === 'de:loss'",
+    (e) => `${e.market}:${e.data.result}` === "de:loss",
+  ],
   ["(e) => e.data.boss?.name === 'dragon'", (e) => e.data.boss?.name === "dragon"],
   ["(e) => (e.data.gold ?? 0) > 500", (e) => (e.data.gold ?? 0) > 500],
-  ["(e) => e.data.items.filter((x) => x.qty > 1).length >= 2", (e) => e.data.items.filter((x) => x.qty > 1).length >= 2],
-  ["(e) => e.data.items.reduce((s, x) => s + x.qty, 0) > 10", (e) => e.data.items.reduce((s, x) => s + x.qty, 0) > 10],
-  ["function(e) { return JSON.stringify(e.data.tags).length > 12 }", (e) => JSON.stringify(e.data.tags).length > 12],
+  [
+    "(e) => e.data.items.filter((x) => x.qty > 1).length >= 2",
+    (e) => e.data.items.filter((x) => x.qty > 1).length >= 2,
+  ],
+  [
+    "(e) => e.data.items.reduce((s, x) => s + x.qty, 0) > 10",
+    (e) => e.data.items.reduce((s, x) => s + x.qty, 0) > 10,
+  ],
+  [
+    "function(e) { return JSON.stringify(e.data.tags).length > 12 }",
+    (e) => JSON.stringify(e.data.tags).length > 12,
+  ],
   ["function(e) { return Object.keys(e.getData()).length === 4 }", (e) => Object.keys(e.data).length === 4],
-  ["function(e) { var n = 0; for (var k in e.data) n++; return n > 4 }", (e) => Object.keys(e.data).length > 4],
+  [
+    "function(e) { var n = 0; for (var k in e.data) n++; return n > 4 }",
+    (e) => Object.keys(e.data).length > 4,
+  ],
   ["function(e) { return e.getData().get('missing') === null }", () => true],
-  ["function(e) { return typeof e.getPlayerId() === 'number' && e.getPlayerId() < 1000 }", (e) => e.player_id < 1000],
-  ["function(e) { return e.getData().getOrDefault('gold', 0) / 3 > 100.5 }", (e) => (e.data.gold ?? 0) / 3 > 100.5],
+  [
+    "function(e) { return typeof e.getPlayerId() === 'number' && e.getPlayerId() < 1000 }",
+    (e) => e.player_id < 1000,
+  ],
+  [
+    "function(e) { return e.getData().getOrDefault('gold', 0) / 3 > 100.5 }",
+    (e) => (e.data.gold ?? 0) / 3 > 100.5,
+  ],
   [
     "function(e) { let [first] = e.data.tags; const { hp = 0 } = e.data.boss || {}; return first === 'vip' || hp > 50 }",
     (e) => e.data.tags[0] === "vip" || (e.data.boss?.hp ?? 0) > 50,
   ],
-  ["function(e) { return e.getMarket().equals('us') || e.getMarket().equalsIgnoreCase('FR') }", (e) => e.market === "us" || e.market === "fr"],
-  ["function(e) { return new Set(e.data.tags).size !== e.data.tags.length }", (e) => new Set(e.data.tags).size !== e.data.tags.length],
+  [
+    "function(e) { return e.getMarket().equals('us') || e.getMarket().equalsIgnoreCase('FR') }",
+    (e) => e.market === "us" || e.market === "fr",
+  ],
+  [
+    "function(e) { return new Set(e.data.tags).size !== e.data.tags.length }",
+    (e) => new Set(e.data.tags).size !== e.data.tags.length,
+  ],
 ];
 
 const arbEvent: fc.Arbitrary<Ev> = fc.record({
@@ -105,7 +141,9 @@ const arbEvent: fc.Arbitrary<Ev> = fc.record({
       result: fc.constantFrom("loss", "win", "draw"),
       level: fc.integer({ min: 0, max: 100 }),
       gold: fc.integer({ min: 0, max: 3000 }),
-      items: fc.array(fc.record({ id: fc.string({ maxLength: 4 }), qty: fc.integer({ min: 0, max: 9 }) }), { maxLength: 5 }),
+      items: fc.array(fc.record({ id: fc.string({ maxLength: 4 }), qty: fc.integer({ min: 0, max: 9 }) }), {
+        maxLength: 5,
+      }),
       tags: fc.array(fc.constantFrom("vip", "new", "whale", "churn"), { maxLength: 4 }),
       boss: fc.record({ name: fc.constantFrom("dragon", "troll"), hp: fc.integer({ min: 0, max: 100 }) }),
     },
@@ -125,7 +163,10 @@ test(`${CORPUS.length} seed-style filters give the same answers as TypeScript on
       const json = JSON.stringify(event);
       CORPUS.forEach(([source, expected], i) => {
         const outcome = sandbox.evaluate(`f${i}`, json, limits);
-        assert.ok(outcome.kind === "match" || outcome.kind === "no-match", `${source}: ${JSON.stringify(outcome)} on ${json}`);
+        assert.ok(
+          outcome.kind === "match" || outcome.kind === "no-match",
+          `${source}: ${JSON.stringify(outcome)} on ${json}`,
+        );
         assert.equal(outcome.kind === "match", expected(event), `${source} on ${json}`);
       });
     }),

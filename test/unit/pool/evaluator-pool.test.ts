@@ -18,7 +18,12 @@ const compiler = new FilterCompiler(engine, join(mkdtempSync(join(tmpdir(), "rtc
 function ref(id: number, filter: string, fuel = 1_000_000): FilterRef {
   const parsed = parseCampaign({ campaign_id: id, enabled: true, game: "foe", event_name: "fight", filter });
   assert.ok(parsed.ok);
-  return { campaign: parsed.campaign, module: compiler.compileSync(filter).module, fuel, memoryBytes: 8 << 20 };
+  return {
+    campaign: parsed.campaign,
+    module: compiler.compileSync(filter).module,
+    fuel,
+    memoryBytes: 8 << 20,
+  };
 }
 
 function ev(result: string, candidates: number[]): BatchEvent {
@@ -31,10 +36,20 @@ const kinds = (rows: { kind: string }[][]) => rows.map((r) => r.map((o) => o.kin
 test("batches are evaluated in the workers, outcome per event and candidate", async (t) => {
   const pool = new EvaluatorPool({ engine, workers: 2, watchdogMs: 30_000 });
   t.after(() => pool.close());
-  const filters = [ref(1, "function(e) { return e.getData().get('result') === 'loss' }"), ref(2, "(e) => e.data.result === 'win'")];
+  const filters = [
+    ref(1, "function(e) { return e.getData().get('result') === 'loss' }"),
+    ref(2, "(e) => e.data.result === 'win'"),
+  ];
   const events = Array.from({ length: 200 }, (_, i) => ev(i % 2 ? "win" : "loss", [0, 1]));
-  const results = await Promise.all([pool.evaluate({ filters, events }), pool.evaluate({ filters, events: events.slice(0, 3) })]);
-  assert.deepEqual(kinds(results[1]), [["match", "no-match"], ["no-match", "match"], ["match", "no-match"]]);
+  const results = await Promise.all([
+    pool.evaluate({ filters, events }),
+    pool.evaluate({ filters, events: events.slice(0, 3) }),
+  ]);
+  assert.deepEqual(kinds(results[1]), [
+    ["match", "no-match"],
+    ["no-match", "match"],
+    ["match", "no-match"],
+  ]);
   assert.equal(results[0].length, 200);
   assert.equal(results[0].flat().filter((o) => o.kind === "match").length, 200);
 });
@@ -53,7 +68,11 @@ test("a worker that dies during a batch is replaced and the batch is evaluated a
   const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 60_000 });
   t.after(() => pool.close());
   // A filter that runs long enough (fuel-bounded) for the worker to be killed while it works.
-  const slow = ref(1, "function(e) { var s = 0; for (var i = 0; i < 3e6; i++) s += i; return e.data.result === 'loss' }", 1e9);
+  const slow = ref(
+    1,
+    "function(e) { var s = 0; for (var i = 0; i < 3e6; i++) s += i; return e.data.result === 'loss' }",
+    1e9,
+  );
   const pending = pool.evaluate({ filters: [slow], events: [ev("loss", [0]), ev("win", [0])] });
   let running = false;
   // Wait until the batch is inside the worker, then terminate that thread from outside.
@@ -72,9 +91,16 @@ test("a stuck batch is stopped by the watchdog: the pair at fault gets 'watchdog
   const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 300 });
   t.after(() => pool.close());
   // Fuel so large it cannot stop the loop before the watchdog does.
-  const stuck = ref(1, "function(e) { if (e.data.result === 'stuck') { while (true) {} } return true }", 1e12);
+  const stuck = ref(
+    1,
+    "function(e) { if (e.data.result === 'stuck') { while (true) {} } return true }",
+    1e12,
+  );
   const fine = ref(2, "(e) => e.data.result === 'loss'");
-  const rows = await pool.evaluate({ filters: [stuck, fine], events: [ev("loss", [0, 1]), ev("stuck", [0, 1]), ev("win", [1])] });
+  const rows = await pool.evaluate({
+    filters: [stuck, fine],
+    events: [ev("loss", [0, 1]), ev("stuck", [0, 1]), ev("win", [1])],
+  });
   assert.deepEqual(kinds(rows), [["match", "match"], ["watchdog", "no-match"], ["no-match"]]);
   assert.ok(pool.stats.watchdogKills >= 1);
   // The pool goes on.
