@@ -37,9 +37,13 @@ fetch() {
   if [ -f "$libs/.complete" ]; then return 0; fi
   say "fetching Apache Kafka jars from Maven Central into $libs (first run only)"
   rm -rf "$libs"
-  mkdir -p "$libs"
-  mvn -q -B -Dstyle.color=never -f "$repo/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$libs" -DincludeScope=runtime
+  mkdir -p "$libs" "$home"
+  if ! mvn -B -Dstyle.color=never -f "$repo/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$libs" -DincludeScope=runtime >"$home/mvn-fetch.log" 2>&1; then
+    say "fetching Kafka failed; see $home/mvn-fetch.log:"
+    tail -n 20 "$home/mvn-fetch.log"
+    exit 1
+  fi
   touch "$libs/.complete"
 }
 

@@ -9,7 +9,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # Debian/Ubuntu packages: the Kafka client's native build (librdkafka against system libraries),
 # the QuickJS-to-WebAssembly toolchain, and Java/Maven for the local broker.
 debian_packages=(
-  build-essential python3 pkg-config
+  build-essential python3 pkg-config openssl
   zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
   openjdk-17-jre-headless maven

@@ -7,6 +7,13 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 B="$HERE/build"
 OUT="$B/rtcrm-engine.wasm"
+# `--unmetered` builds, for the benchmark only, the same engine with QuickJS's interrupt polls compiled out
+# (no fuel is counted, no budget can stop a filter): the baseline that shows what fuel metering costs.
+VARIANT_FLAGS=()
+if [[ "${1:-}" == "--unmetered" ]]; then
+  OUT="$B/rtcrm-engine-unmetered.wasm"
+  VARIANT_FLAGS=(-DRTCRM_UNMETERED)
+fi
 PKG="qjsc@0.3.0"
 TGZ="$B/qjsc-0.3.0.tgz"
 # npm "integrity" of qjsc-0.3.0.tgz
@@ -99,7 +106,13 @@ sed -i 's/^            no_match:$/            no_match:\n                if (lre
 # deeply nested value would overflow the C stack and trap): add the usual one.
 sed -i '/^static int js_json_to_str(JSContext \*ctx, JSONStringifyContext \*jsc,$/,/^}$/ s/^    prop = JS_UNDEFINED;$/&\n    if (js_check_stack_overflow(ctx->rt, 0)) { JS_ThrowStackOverflow(ctx); goto exception; }/' "$SRC/quickjs.c"
 [[ $(grep -c '^    if (js_check_stack_overflow(ctx->rt, 0)) { JS_ThrowStackOverflow(ctx); goto exception; }$' "$SRC/quickjs.c") == 1 ]]
-# Patch 5: helpers needing QuickJS internals (interrupt counter, job queue).
+# Patch 5 (only in effect with -DRTCRM_UNMETERED, the benchmark's baseline): no interrupt polls at all.
+sed -i '/^static inline __exception int js_poll_interrupts(JSContext \*ctx)$/{
+n
+a #ifdef RTCRM_UNMETERED\n    return 0;\n#endif
+}' "$SRC/quickjs.c"
+[[ $(grep -c '^#ifdef RTCRM_UNMETERED$' "$SRC/quickjs.c") == 1 ]]
+# Patch 6: helpers needing QuickJS internals (interrupt counter, job queue).
 { echo; echo "/* ---- appended by wasm/build.sh ---- */"; cat "$HERE/quickjs-ext.c"; } >> "$SRC/quickjs.c"
 
 # ---- 3. prelude as a C string
@@ -115,8 +128,10 @@ fs.writeFileSync(process.argv[2],
 CFLAGS=(--target=wasm32-wasi --sysroot=/usr -O2 -Wno-everything
   -D_WASI_EMULATED_SIGNAL '-DCONFIG_VERSION="2021-03-27"' -DEMSCRIPTEN
   -DCONFIG_BIGNUM -DCONFIG_STACK_CHECK -DRTCRM_JS_STACK=$JS_STACK
-  -DFE_DOWNWARD=0x400 -DFE_UPWARD=0x800 -I"$SRC")
+  -DFE_DOWNWARD=0x400 -DFE_UPWARD=0x800 -I"$SRC" "${VARIANT_FLAGS[@]}"
+  -ffile-prefix-map="$SRC"=quickjs -ffile-prefix-map="$HERE"=wasm)
 OBJ="$B/obj"
+if [[ ${#VARIANT_FLAGS[@]} -gt 0 ]]; then OBJ="$B/obj-unmetered"; fi
 mkdir -p "$OBJ"
 pids=()
 for f in quickjs libregexp libunicode cutils libbf; do
