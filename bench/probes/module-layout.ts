@@ -50,7 +50,12 @@ console.log(
       compileMs: { selfContainedPerFilter: engineCompileMs, perFilterLinked: filterCompileMs },
       bringUpMs: { engineInstancePerFilter: engineInstanceMs, linkIntoSharedInstance: linkMs },
       linearMemoryOfOneEngineInstanceBytes: instanceMemory,
-      sharedInstance: { filtersLoaded: after.filters, heapBytes: after.heapBytes, memoryBytesBefore: before, memoryBytesAfter: after.memoryBytes },
+      sharedInstance: {
+        filtersLoaded: after.filters,
+        heapBytes: after.heapBytes,
+        memoryBytesBefore: before,
+        memoryBytesAfter: after.memoryBytes,
+      },
     },
     null,
     2,

@@ -16,11 +16,44 @@ export function rng(seed: number): () => number {
 
 export const GAMES = ["foe", "elvenar", "forge", "grepolis", "tribalwars"] as const;
 export const EVENT_NAMES = [
-  "fight", "login", "logout", "purchase", "level_up", "quest_complete", "quest_start", "building_upgrade",
-  "research_done", "trade", "chat", "guild_join", "guild_leave", "battle_won", "battle_lost", "reward_claim",
-  "inventory_change", "map_move", "friend_add", "gift_send", "gift_receive", "tutorial_step", "daily_bonus",
-  "season_pass", "shop_open", "shop_close", "ad_view", "ad_click", "notification_open", "settings_change",
-  "event_join", "event_finish", "pvp_start", "pvp_end", "crafting", "expedition", "treasure", "boss_attack",
+  "fight",
+  "login",
+  "logout",
+  "purchase",
+  "level_up",
+  "quest_complete",
+  "quest_start",
+  "building_upgrade",
+  "research_done",
+  "trade",
+  "chat",
+  "guild_join",
+  "guild_leave",
+  "battle_won",
+  "battle_lost",
+  "reward_claim",
+  "inventory_change",
+  "map_move",
+  "friend_add",
+  "gift_send",
+  "gift_receive",
+  "tutorial_step",
+  "daily_bonus",
+  "season_pass",
+  "shop_open",
+  "shop_close",
+  "ad_view",
+  "ad_click",
+  "notification_open",
+  "settings_change",
+  "event_join",
+  "event_finish",
+  "pvp_start",
+  "pvp_end",
+  "crafting",
+  "expedition",
+  "treasure",
+  "boss_attack",
 ] as const;
 const MARKETS = ["de", "us", "fr", "pl", "br", "jp", "es", "it"];
 const RESULTS = ["loss", "win", "draw"];
@@ -55,7 +88,11 @@ export interface GeneratedEvent {
 }
 
 /** `count` events from `seed`; the same arguments always give the same events. */
-export function* generateEvents(seed: number, count: number, baseMs = Date.parse("2026-01-01T00:00:00Z")): Generator<GeneratedEvent> {
+export function* generateEvents(
+  seed: number,
+  count: number,
+  baseMs = Date.parse("2026-01-01T00:00:00Z"),
+): Generator<GeneratedEvent> {
   const random = rng(seed);
   for (let n = 0; n < count; n++) {
     const game = skewed(random, GAMES);
@@ -80,15 +117,23 @@ export function* generateEvents(seed: number, count: number, baseMs = Date.parse
       created_at: created,
       received_at: created,
       hostname: `${game}-backend-${1 + Math.floor(random() * 20)}.ig.com`,
-      context: { platform: pick(random, ["ios", "android", "web"]), version: `1.${Math.floor(random() * 30)}.0`, session: uuid(random).slice(0, 13) },
+      context: {
+        platform: pick(random, ["ios", "android", "web"]),
+        version: `1.${Math.floor(random() * 30)}.0`,
+        session: uuid(random).slice(0, 13),
+      },
       data: {
         result: pick(random, RESULTS),
         level: Math.floor(random() * 200),
         gold: Math.floor(random() * 100_000),
         score: Math.round(random() * 1e6) / 100,
         items,
-        tags: Array.from({ length: Math.floor(random() * 4) }, () => pick(random, ["vip", "new", "whale", "churn_risk", "tester"])),
-        ...(random() < 0.3 ? { boss: { name: pick(random, ["dragon", "troll", "kraken"]), hp: Math.floor(random() * 100) } } : {}),
+        tags: Array.from({ length: Math.floor(random() * 4) }, () =>
+          pick(random, ["vip", "new", "whale", "churn_risk", "tester"]),
+        ),
+        ...(random() < 0.3
+          ? { boss: { name: pick(random, ["dragon", "troll", "kraken"]), hp: Math.floor(random() * 100) } }
+          : {}),
       },
     };
     yield { json: JSON.stringify(event), game, eventName };
