@@ -2,6 +2,7 @@
 // The latest record per key decides (last write wins): a valid record replaces the campaign, a tombstone
 // deletes it, and an invalid record removes it too, so that the set depends only on the topic's content
 // (after compaction only the latest record of a key remains).
+import type { FieldAccess } from "../compile/field-access.js";
 import { errorMessage, FilterError } from "../errors.js";
 import { parseCampaign, type Campaign } from "./campaign.js";
 import type { CampaignStatus } from "./status.js";
@@ -11,12 +12,21 @@ export interface ActiveCampaign {
   readonly campaign: Campaign;
   readonly module: WebAssembly.Module;
   readonly artefact: string;
+  readonly access: FieldAccess;
+  readonly accessKey: string;
   readonly fuel: number;
   readonly memoryBytes: number;
 }
 
 export interface FilterCompilerLike {
-  compile(source: string): Promise<{ module: WebAssembly.Module; hash: string }>;
+  compile(source: string): Promise<CompiledFilterLike>;
+}
+
+export interface CompiledFilterLike {
+  readonly module: WebAssembly.Module;
+  readonly hash: string;
+  readonly access: FieldAccess;
+  readonly accessKey: string;
 }
 
 export interface CampaignRecord {
@@ -103,7 +113,7 @@ export class CampaignSet {
     if (record.key !== null && keyId === null) {
       reasons.push(`the record key must be the campaign id, got ${JSON.stringify(record.key)}`);
     }
-    let compiled: { module: WebAssembly.Module; hash: string } | undefined;
+    let compiled: CompiledFilterLike | undefined;
     const filter = (parsedJson as { filter?: unknown } | null)?.filter;
     if (typeof filter === "string" && filter.trim() !== "") {
       try {
@@ -125,6 +135,8 @@ export class CampaignSet {
       campaign,
       module: compiled.module,
       artefact: compiled.hash,
+      access: compiled.access,
+      accessKey: compiled.accessKey,
       ...this.#options.limitsFor(campaign.campaignId),
     });
     return status(campaign.campaignId, "accepted", {

@@ -8,12 +8,16 @@ import { FilterError } from "../errors.js";
 import { buildFilterModule, readFilterModuleInfo } from "../sandbox/filter-module.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
 import { Sandbox } from "../sandbox/sandbox.js";
+import { accessKey, fieldAccess, type FieldAccess } from "./field-access.js";
 import { validateFilterSource } from "./validate-filter.js";
 
 export interface CompiledFilter {
   /** Content hash: the artefact is `<dir>/<hash>.wasm`. */
   readonly hash: string;
   readonly path: string;
+  /** The event fields the filter can read (null: all of them), and its text form. */
+  readonly access: FieldAccess;
+  readonly accessKey: string;
   readonly module: WebAssembly.Module;
 }
 
@@ -56,13 +60,15 @@ export class FilterCompiler {
       return inMemory;
     }
     const path = join(this.#dir, `${hash}.wasm`);
+    // Validation runs for reused artefacts too: it is cheap, and it gives the field access.
+    const access = fieldAccess(validateFilterSource(source).fn);
+    const accessText = accessKey(access);
     const reused = this.#readArtefact(path);
     if (reused) {
       this.stats.reused++;
-      return this.#remember({ hash, path, module: reused });
+      return this.#remember({ hash, path, module: reused, access, accessKey: accessText });
     }
 
-    validateFilterSource(source);
     this.#sandbox ??= new Sandbox(this.#engine.module, { engineVersion: this.#engine.version });
     const result = this.#sandbox.compile(source);
     if (!result.ok) {
@@ -82,7 +88,7 @@ export class FilterCompiler {
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
     this.stats.compiled++;
-    return this.#remember({ hash, path, module });
+    return this.#remember({ hash, path, module, access, accessKey: accessText });
   }
 
   #remember(filter: CompiledFilter): CompiledFilter {

@@ -30,6 +30,8 @@ const PREFIX = '"use strict"; (';
 export interface ValidatedFilter {
   /** Names of the function's parameters, e.g. ["event"]. */
   readonly params: readonly string[];
+  /** The function's syntax tree (acorn ESTree). */
+  readonly fn: AstNode;
 }
 
 function positionOf(offset: number, source: string): SourcePosition {
@@ -44,10 +46,15 @@ function positionOf(offset: number, source: string): SourcePosition {
   return { line, column: offset - lineStart + 1 };
 }
 
-type Node = acorn.Node & Record<string, unknown>;
+export type AstNode = acorn.Node & Record<string, unknown>;
+type Node = AstNode;
 
 /** Every node below `node`, with the scope-declared names seen on the way (enough to tell free identifiers). */
-function walk(node: Node, visit: (n: Node, parent: Node | null) => void, parent: Node | null = null): void {
+export function walk(
+  node: Node,
+  visit: (n: Node, parent: Node | null) => void,
+  parent: Node | null = null,
+): void {
   visit(node, parent);
   for (const key of Object.keys(node)) {
     if (key === "loc" || key === "start" || key === "end" || key === "type") continue;
@@ -187,5 +194,5 @@ export function validateFilterSource(source: string): ValidatedFilter {
   const params = (fn.params as Node[]).map((p) =>
     p.type === "Identifier" ? (p.name as string) : "(pattern)",
   );
-  return { params };
+  return { params, fn };
 }

@@ -24,6 +24,9 @@ import {
 } from "../triggers/trigger.js";
 import { decodeEvent } from "./decode.js";
 
+/** How long fetching may be held back before the partitions are paused (see #run). */
+const PAUSE_AFTER_STALL_MS = 2_000;
+
 export const DLQ_HEADERS = {
   reason: "rtcrm-dlq-reason",
   topic: "rtcrm-dlq-source-topic",
@@ -91,6 +94,7 @@ export class EventPipeline {
   readonly #consumer: rdkafka.KafkaConsumer;
   readonly #partitions = new Map<number, PartitionState>();
   #paused = false;
+  #stalledSince: number | undefined;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
@@ -146,6 +150,20 @@ export class EventPipeline {
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
+      if (this.#overloaded()) {
+        // Back-pressure: stop taking records from librdkafka (whose own prefetch stops when its bounded queue
+        // is full). A stall longer than a moment pauses the partitions, so that polling can go on (keeping
+        // the group membership) without fetching.
+        this.#stalledSince ??= Date.now();
+        if (!this.#paused && Date.now() - this.#stalledSince > PAUSE_AFTER_STALL_MS) this.#pause();
+        if (!this.#paused) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
+      } else {
+        this.#stalledSince = undefined;
+        if (this.#paused) this.#resume();
+      }
       let messages: rdkafka.Message[];
       try {
         messages = await consumeBatch(this.#consumer, this.#config.batch_size * 4);
@@ -155,8 +173,11 @@ export class EventPipeline {
         continue;
       }
       if (messages.length > 0) this.#accept(messages);
-      this.#flowControl();
     }
+  }
+
+  #overloaded(): boolean {
+    return this.inFlight >= this.#config.max_pending_events;
   }
 
   #accept(messages: rdkafka.Message[]): void {
@@ -290,20 +311,21 @@ export class EventPipeline {
     );
   }
 
-  /** Pauses fetching while too much is in flight or the pool is saturated; resumes at half. */
-  #flowControl(): void {
+  #pause(): void {
     const assigned = this.#assignedList();
-    if (assigned.length === 0) return;
-    const inFlight = this.inFlight;
-    if (!this.#paused && (inFlight >= this.#config.max_pending_events || this.#pool.needsDrain)) {
-      this.#consumer.pause(assigned);
-      this.#paused = true;
-      this.#log.debug("fetching paused", { inFlight, queuedBatches: this.#pool.queued });
-    } else if (this.#paused && inFlight < this.#config.max_pending_events / 2 && !this.#pool.needsDrain) {
-      this.#consumer.resume(assigned);
-      this.#paused = false;
-      this.#log.debug("fetching resumed", { inFlight });
-    }
+    this.#consumer.pause(assigned);
+    this.#paused = true;
+    this.#log.info("fetching paused: evaluation or the producer is behind", {
+      inFlight: this.inFlight,
+      queuedBatches: this.#pool.queued,
+      producerPending: this.#producer.pending,
+    });
+  }
+
+  #resume(): void {
+    this.#consumer.resume(this.#assignedList());
+    this.#paused = false;
+    this.#log.info("fetching resumed", { inFlight: this.inFlight });
   }
 
   #assignedList(): rdkafka.TopicPartition[] {

@@ -1,5 +1,6 @@
 // What crosses the thread boundary between the main thread and the evaluation workers.
 import type { Campaign } from "../campaigns/campaign.js";
+import type { FieldAccess } from "../compile/field-access.js";
 import type { Outcome } from "../evaluation/outcome.js";
 
 /** A campaign version as a worker needs it: its rules, its compiled filter module and its limits. */
@@ -9,6 +10,9 @@ export interface FilterRef {
   readonly module: WebAssembly.Module;
   readonly fuel: number;
   readonly memoryBytes: number;
+  /** The event fields the filter reads (null: the whole event); the worker hands it only those. */
+  readonly access: FieldAccess;
+  readonly accessKey: string;
 }
 
 export interface BatchEvent {

@@ -5,6 +5,7 @@ import { workerData } from "piscina";
 import { evaluateCampaign } from "../evaluation/evaluate.js";
 import type { Outcome } from "../evaluation/outcome.js";
 import { Sandbox } from "../sandbox/sandbox.js";
+import { EventView } from "./event-view.js";
 import type { BatchResult, BatchTask, FilterRef, WorkerInit } from "./protocol.js";
 
 const init = workerData as WorkerInit;
@@ -42,14 +43,15 @@ export default function evaluateBatch(task: BatchTask): BatchResult {
   const outcomes: Outcome[][] = [];
   for (const event of task.events) {
     const row: Outcome[] = [];
+    const view = new EventView(event.json);
+    const head = { game: event.game, event_name: event.eventName };
     for (const index of event.candidates) {
       const ref = task.filters[index];
       if (!ref) throw new Error(`batch refers to filter ${index} of ${task.filters.length}`);
-      const head = { game: event.game, event_name: event.eventName };
       row.push(
         evaluateCampaign(ref.campaign, head, event.nowMs, () => {
           ensureLoaded(ref);
-          return sandbox.evaluate(ref.campaign.versionKey, event.json, {
+          return sandbox.evaluate(ref.campaign.versionKey, view.for(ref), {
             fuel: ref.fuel,
             memoryBytes: ref.memoryBytes,
           });

@@ -18,9 +18,12 @@ const compiler = new FilterCompiler(engine, join(mkdtempSync(join(tmpdir(), "rtc
 function ref(id: number, filter: string, fuel = 1_000_000): FilterRef {
   const parsed = parseCampaign({ campaign_id: id, enabled: true, game: "foe", event_name: "fight", filter });
   assert.ok(parsed.ok);
+  const compiled = compiler.compileSync(filter);
   return {
     campaign: parsed.campaign,
-    module: compiler.compileSync(filter).module,
+    module: compiled.module,
+    access: compiled.access,
+    accessKey: compiled.accessKey,
     fuel,
     memoryBytes: 8 << 20,
   };

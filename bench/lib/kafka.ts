@@ -1,0 +1,140 @@
+// Kafka helpers for the benchmarks: topics, bulk production, progress of a consumer group.
+import rdkafka from "@confluentinc/kafka-javascript";
+import { KafkaJS } from "@confluentinc/kafka-javascript";
+
+export const bootstrap = process.env.RTCRM_BENCH_BOOTSTRAP ?? "127.0.0.1:9093";
+
+function kafka(): KafkaJS.Kafka {
+  return new KafkaJS.Kafka({ "bootstrap.servers": bootstrap, log_level: 3 });
+}
+
+export async function withAdmin<T>(fn: (admin: KafkaJS.Admin) => Promise<T>): Promise<T> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopic(
+  topic: string,
+  partitions: number,
+  config: Record<string, string> = {},
+): Promise<void> {
+  await withAdmin((a) =>
+    a.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    }),
+  );
+}
+
+export async function deleteTopics(topics: string[]): Promise<void> {
+  await withAdmin((a) => a.deleteTopics({ topics })).catch(() => undefined);
+}
+
+/** Sum of the end offsets of a topic: how many records it holds (from offset 0). */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const offsets = await withAdmin((a) => a.fetchTopicOffsets(topic));
+  return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+}
+
+export async function recordCount(topic: string): Promise<number> {
+  let n = 0;
+  for (const v of (await endOffsets(topic)).values()) n += v;
+  return n;
+}
+
+/** Committed offsets of `group` on `topic` (partition -> offset; -1 where none). */
+export async function committed(group: string, topic: string): Promise<Map<number, number>> {
+  const result = await withAdmin((a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
+  const out = new Map<number, number>();
+  for (const t of result) for (const p of t.partitions) out.set(p.partition, Number(p.offset));
+  return out;
+}
+
+/** Resolves with the time (ms) when `group` has committed every offset of `topic`. */
+export async function waitCommitted(
+  group: string,
+  topic: string,
+  ends: Map<number, number>,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = Date.now();
+    const c = await committed(group, topic).catch(() => new Map<number, number>());
+    if ([...ends].every(([p, end]) => end === 0 || (c.get(p) ?? -1) >= end)) return now;
+    if (now > deadline)
+      throw new Error(
+        `group ${group} did not commit ${topic} to its end within ${timeoutMs} ms: ${JSON.stringify([...c])} of ${JSON.stringify([...ends])}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Produces `values` to `topic`, value i to partition i % partitions (so the record at (p, o) is value
+ * o * partitions + p), as fast as librdkafka takes them; resolves when all are acknowledged.
+ */
+export async function produceBulk(
+  topic: string,
+  partitions: number,
+  values: Iterable<string | Buffer | { key: string; value: string }>,
+  timestamps?: (i: number) => number,
+): Promise<number> {
+  const producer = new rdkafka.Producer({
+    "bootstrap.servers": bootstrap,
+    dr_cb: true,
+    "linger.ms": 20,
+    "batch.num.messages": 10_000,
+    "queue.buffering.max.messages": 500_000,
+    "enable.idempotence": true,
+  });
+  await new Promise<void>((resolve, reject) =>
+    producer.connect({}, (err) => (err ? reject(err) : resolve())),
+  );
+  producer.setPollInterval(10);
+  let sent = 0;
+  let acked = 0;
+  let failed: unknown = null;
+  producer.on("delivery-report", (err) => {
+    if (err) failed = err;
+    acked++;
+  });
+  let i = 0;
+  for (const value of values) {
+    for (;;) {
+      try {
+        const keyed = typeof value === "object" && !Buffer.isBuffer(value);
+        const v = keyed ? value.value : value;
+        producer.produce(
+          topic,
+          i % partitions,
+          Buffer.isBuffer(v) ? v : Buffer.from(v),
+          keyed ? value.key : null,
+          timestamps?.(i) ?? Date.now(),
+        );
+        break;
+      } catch (error) {
+        if ((error as { code?: number }).code !== rdkafka.CODES.ERRORS.ERR__QUEUE_FULL) throw error;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    i++;
+    sent++;
+    if (sent % 50_000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  while (acked < sent) await new Promise((r) => setTimeout(r, 10));
+  if (failed) throw new Error(`producing to ${topic} failed: ${String((failed as Error).message ?? failed)}`);
+  await new Promise<void>((resolve) => producer.disconnect(5_000, () => resolve()));
+  return sent;
+}

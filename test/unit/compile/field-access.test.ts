@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { accessKey, fieldAccess, project } from "../../../src/compile/field-access.js";
+import { validateFilterSource } from "../../../src/compile/validate-filter.js";
+
+const key = (source: string) => accessKey(fieldAccess(validateFilterSource(source).fn));
+
+test("static reads of the event give the fields the filter needs", () => {
+  assert.equal(
+    key("function(event) { return event.getData().get('result') === 'loss' }"),
+    '{"data":{"result":1}}',
+  );
+  assert.equal(
+    key("(e) => e.data.result === 'win' && e.getMarket() === 'de'"),
+    '{"data":{"result":1},"market":1}',
+  );
+  assert.equal(key("(e) => e.playerId > 5 && e.eventName === 'x'"), '{"event_name":1,"player_id":1}');
+  assert.equal(key("(e) => e.getData().containsKey('boss')"), '{"data":{"boss":1}}');
+  assert.equal(key("(e) => e.getData().getOrDefault('gold', 0) > 1"), '{"data":{"gold":1}}');
+  assert.equal(key("(e) => e.data?.boss?.name === 'x'"), '{"data":{"boss":{"name":1}}}');
+  assert.equal(key("(e) => e.data['result'] === 1"), '{"data":{"result":1}}');
+  assert.equal(key("({ data, playerId }) => data.x === playerId"), '{"data":1,"player_id":1}');
+  assert.equal(key("function() { return true }"), "{}");
+});
+
+test("a value used as a whole is taken whole at that level", () => {
+  assert.equal(key("(e) => e.getData().size() > 3"), '{"data":1}');
+  assert.equal(key("(e) => Object.keys(e.data.items).length"), '{"data":{"items":1}}');
+  assert.equal(
+    key("(e) => { for (const it of e.data.items) if (it.qty) return true; return false }"),
+    '{"data":{"items":1}}',
+  );
+  assert.equal(key("(e) => e.data.items.get(0).qty > 1"), '{"data":{"items":1}}');
+  assert.equal(key("(e) => e.getHostname().split('.')[0] === 'x'"), '{"hostname":1}');
+});
+
+test("whenever the access cannot be known, the filter gets the whole event", () => {
+  for (const source of [
+    "(e) => JSON.stringify(e).length > 10",
+    "(e) => { var d = e; return d.data.x }",
+    "(e) => e[Object.keys(e)[0]] !== null",
+    "(e) => e.get(e.getGame()) !== null && e.data[e.game] === 1",
+    "function(e) { return arguments[0].data.x }",
+    "(e) => e.size() > 3",
+    "(e) => e.__proto__ !== null",
+    "(e, f) => e.data.x",
+    "({ ...rest }) => rest.data",
+  ]) {
+    assert.equal(key(source), "*", source);
+  }
+});
+
+test("a projection keeps the requested keys that exist, with their values", () => {
+  const access = fieldAccess(
+    validateFilterSource("(e) => e.data.result && e.data.boss.hp && e.market && e.nope").fn,
+  );
+  assert.ok(access);
+  const event = { game: "foe", market: "de", data: { result: "loss", gold: 5, boss: { hp: 3, name: "x" } } };
+  assert.deepEqual(project(event, access), { market: "de", data: { result: "loss", boss: { hp: 3 } } });
+  assert.deepEqual(project({ data: "text" }, access), { data: "text" }, "a non-object is taken as it is");
+});
