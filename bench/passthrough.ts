@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { loadConfig } from "../src/config/config.js";
 import { AckingProducer } from "../src/kafka/acking-producer.js";
-import { consumeBatch, connectConsumer } from "../src/kafka/consumer-util.js";
+import { consumeBatch, connectConsumer, returnReadyRecords } from "../src/kafka/consumer-util.js";
 import { clientSettings, KafkaErrors } from "../src/kafka/settings.js";
 import { createLogger } from "../src/logging/logger.js";
 import { PartitionOffsets } from "../src/offsets/partition-offsets.js";
@@ -35,7 +35,7 @@ const consumer = new rdkafka.KafkaConsumer(
   },
   { "auto.offset.reset": "earliest" },
 );
-consumer.setDefaultConsumeTimeout(50);
+returnReadyRecords(consumer, 50);
 
 await producer.connect(30_000);
 await connectConsumer(consumer, 30_000);

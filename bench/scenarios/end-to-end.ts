@@ -27,6 +27,8 @@ export interface Workload {
   readonly topics: { events: string; campaigns: string; triggers: string; dlq: string; status: string };
   readonly events: number;
   readonly campaigns: number;
+  /** The campaign records written to the campaign topic. */
+  readonly records: string[];
   readonly expectedTriggers: number;
   /** Expected triggers per event (index = offset * partitions + partition). */
   readonly countsPath: string;
@@ -85,7 +87,17 @@ export async function prepareWorkload(
   const dir = mkdtempSync(join(tmpdir(), `${id}-`));
   const countsPath = join(dir, "counts.bin");
   writeFileSync(countsPath, counts);
-  return { id, topics, events, campaigns: records.length, expectedTriggers: total, countsPath, bytes, dir };
+  return {
+    id,
+    topics,
+    events,
+    campaigns: records.length,
+    records,
+    expectedTriggers: total,
+    countsPath,
+    bytes,
+    dir,
+  };
 }
 
 export async function dropWorkload(w: Workload): Promise<void> {
@@ -144,6 +156,7 @@ export async function runEngine(
   w: Workload,
   extra: Record<string, unknown> = {},
   label = "engine",
+  whileRunning?: () => Promise<void>,
 ): Promise<RunResult> {
   const group = `${w.id}-engine-${randomUUID().slice(0, 6)}`;
   const triggerTopic = `${w.topics.triggers}`;
@@ -159,6 +172,7 @@ export async function runEngine(
     const rss = peakRss(engine.child.pid);
     const triggers = (await recordCount(triggerTopic)) - before;
     const seconds = (done - t0) / 1000;
+    await whileRunning?.();
     return {
       seconds,
       eventsPerSec: w.events / seconds,

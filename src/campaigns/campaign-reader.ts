@@ -11,6 +11,7 @@ import {
   disconnectConsumer,
   highWatermark,
   partitionsOf,
+  returnReadyRecords,
 } from "../kafka/consumer-util.js";
 import { clientSettings } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
@@ -44,7 +45,7 @@ export class CampaignReader {
       },
       { "auto.offset.reset": "earliest" },
     );
-    this.#consumer.setDefaultConsumeTimeout(100);
+    returnReadyRecords(this.#consumer, 100);
   }
 
   /** Called for every status written (accepted, rejected, deleted, quarantined). */

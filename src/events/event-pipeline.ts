@@ -8,7 +8,12 @@ import { errorMessage } from "../errors.js";
 import { evaluationInstant } from "../evaluation/evaluate.js";
 import type { Outcome } from "../evaluation/outcome.js";
 import type { AckingProducer } from "../kafka/acking-producer.js";
-import { connectConsumer, consumeBatch, disconnectConsumer } from "../kafka/consumer-util.js";
+import {
+  connectConsumer,
+  consumeBatch,
+  returnReadyRecords,
+  disconnectConsumer,
+} from "../kafka/consumer-util.js";
 import { clientSettings, KafkaErrors } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
 import { PartitionOffsets } from "../offsets/partition-offsets.js";
@@ -121,13 +126,15 @@ export class EventPipeline {
         "enable.auto.commit": false,
         "enable.auto.offset.store": false,
         "queued.max.messages.kbytes": 16_384,
+        offset_commit_cb: true,
         rebalance_cb: (err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]) =>
           this.#rebalance(err, assignment),
       },
       { "auto.offset.reset": config.auto_offset_reset },
     );
-    this.#consumer.setDefaultConsumeTimeout(50);
+    returnReadyRecords(this.#consumer, 50);
     this.#consumer.on("event.error", (err) => this.#brokerError(err));
+    this.#consumer.on("offset.commit", (err, offsets) => this.#onCommitted(err, offsets));
   }
 
   /** Events fetched and not yet fully processed, over all assigned partitions. */
@@ -344,7 +351,7 @@ export class EventPipeline {
       } else if (err.code === KafkaErrors.REVOKE_PARTITIONS) {
         // Commit what is done; in-flight work of the revoked partitions is dropped (the next owner
         // re-reads it from the committed offset: at-least-once, with the same trigger ids).
-        this.#commit();
+        this.#commit(true);
         for (const tp of assignment) {
           const ps = this.#partitions.get(tp.partition);
           if (ps) ps.revoked = true;
@@ -361,20 +368,37 @@ export class EventPipeline {
     }
   }
 
-  /** Commits, per partition, the offset below which every event is fully processed. */
-  #commit(): void {
+  /**
+   * Commits, per partition, the offset below which every event is fully processed: asynchronously on the
+   * interval (a blocking round trip would stall the main thread), synchronously on revoke and at stop.
+   */
+  #commit(sync = false): void {
     const offsets: rdkafka.TopicPartitionOffset[] = [];
     for (const ps of this.#partitions.values()) {
-      const offset = ps.offsets.toCommit();
+      const offset = sync ? ps.offsets.committable : ps.offsets.toCommit();
       if (offset !== null) offsets.push({ topic: ps.topic, partition: ps.partition, offset });
     }
     if (offsets.length === 0) return;
     try {
-      this.#consumer.commitSync(offsets);
+      if (sync) this.#consumer.commitSync(offsets);
+      else this.#consumer.commit(offsets);
       for (const o of offsets) this.#partitions.get(o.partition)?.offsets.markCommitted(o.offset);
     } catch (error) {
       this.#log.warn("offset commit failed; retrying at the next interval", { error: errorMessage(error) });
     }
+  }
+
+  /** An asynchronous commit failed: those partitions are committed again at the next interval. */
+  #onCommitted(
+    err: rdkafka.LibrdKafkaError | null | undefined,
+    offsets: rdkafka.TopicPartitionOffset[],
+  ): void {
+    if (!err) return;
+    this.#log.warn("offset commit failed; retrying at the next interval", {
+      error: err.message,
+      code: err.code,
+    });
+    for (const o of offsets) this.#partitions.get(o.partition)?.offsets.markCommitted(null);
   }
 
   #brokerError(err: rdkafka.LibrdKafkaError): void {
@@ -400,7 +424,7 @@ export class EventPipeline {
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const clean = this.inFlight === 0;
     clearInterval(this.#commitTimer);
-    this.#commit();
+    this.#commit(true);
     await disconnectConsumer(this.#consumer, Math.max(1_000, deadline - Date.now()));
     return clean;
   }

@@ -65,3 +65,15 @@ export function disconnectConsumer(consumer: rdkafka.KafkaConsumer, timeoutMs: n
     });
   });
 }
+
+/**
+ * consume(n) returns what is ready once the first record is there, instead of waiting up to the timeout for
+ * each further record (which holds a batch back for as long as records keep trickling in).
+ */
+export function returnReadyRecords(consumer: rdkafka.KafkaConsumer, firstRecordTimeoutMs: number): void {
+  consumer.setDefaultConsumeTimeout(firstRecordTimeoutMs);
+  // Public in the library (its KafkaJS layer uses it), missing from its type declarations.
+  (
+    consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(on: boolean): void }
+  ).setDefaultIsTimeoutOnlyForFirstMessage(true);
+}

@@ -50,8 +50,14 @@ export class PartitionOffsets {
     return this.#committable;
   }
 
-  markCommitted(offset: number): void {
+  /** Records a commit of `offset`; null forgets the last one (it failed), so the next toCommit() repeats it. */
+  markCommitted(offset: number | null): void {
     this.#lastCommitted = offset;
+  }
+
+  /** The offset that may be committed now, even if it was committed before (for synchronous commits). */
+  get committable(): number | null {
+    return this.#committable;
   }
 
   get lastCommitted(): number | null {

@@ -1,0 +1,207 @@
+// `npm run bench [-- --quick] [-- --only filter,e2e,latency,scaling]`: the whole suite on the real local
+// broker (started if needed). Prints a table per scenario, writes bench/results/<time>.json with the machine
+// and the configuration, and exits non-zero when a run lost events or produced a wrong number of triggers.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { machine } from "./lib/machine.js";
+import { progressDone, table, type Row } from "./lib/report.js";
+import { dropWorkload, prepareWorkload, runEngine, runPassthrough, verify } from "./scenarios/end-to-end.js";
+import { runFilterEval } from "./scenarios/filter-eval.js";
+import { runLatency } from "./scenarios/latency.js";
+import { runCampaignScaling, runWorkerScaling } from "./scenarios/scaling.js";
+
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
+});
+const quick = values.quick ?? false;
+const only = new Set((values.only ?? "filter,e2e,latency,scaling").split(","));
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+
+const plan = quick
+  ? {
+      e2eEvents: 30_000,
+      latencyFractions: [0.5],
+      latencySeconds: 5,
+      workerEvents: 20_000,
+      campaignEvents: 10_000,
+      campaignCounts: [1, 20, 200],
+      otherGames: null,
+    }
+  : {
+      e2eEvents: 1_000_000,
+      latencyFractions: [0.1, 0.5, 0.8],
+      latencySeconds: 20,
+      workerEvents: 200_000,
+      campaignEvents: 100_000,
+      campaignCounts: [1, 20, 200, 2_000, 10_000],
+      otherGames: 10_000,
+    };
+
+const started = Date.now();
+const results: Record<string, unknown> = {};
+const out: string[] = [];
+const show = (text: string) => {
+  progressDone();
+  out.push(text);
+  process.stdout.write(text + "\n");
+};
+
+function kafka(cmd: "start" | "stop" | "status"): boolean {
+  try {
+    execFileSync("bash", ["scripts/kafka.sh", cmd], {
+      cwd: repo,
+      stdio: cmd === "status" ? "ignore" : "inherit",
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let startedBroker = false;
+let failed: Error | null = null;
+try {
+  if (only.has("e2e") || only.has("latency") || only.has("scaling")) {
+    if (!kafka("status")) {
+      startedBroker = kafka("start");
+      if (!startedBroker) throw new Error("the local Kafka broker did not start (npm run kafka:start)");
+    }
+  }
+  const m = machine();
+  show(
+    `rtcrm benchmark${quick ? " (quick)" : ""}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Kafka ${m.kafka}, librdkafka ${m.librdkafka}`,
+  );
+  results.machine = m;
+  results.plan = { quick, ...plan };
+
+  if (only.has("filter")) {
+    const r = runFilterEval(quick);
+    results.filterEvaluation = r.results;
+    show(table("1. Filter evaluation, one thread (= per worker), no Kafka", r.rows));
+  }
+
+  let maxPerSec = 0;
+  if (only.has("e2e") || only.has("latency")) {
+    const w = await prepareWorkload("e2e", plan.e2eEvents, 20);
+    try {
+      const engine = await runEngine(w, {}, "end-to-end: engine");
+      verify("engine", w, engine);
+      const pass = await runPassthrough(w);
+      verify("pass-through", w, pass);
+      maxPerSec = engine.eventsPerSec;
+      results.endToEnd = {
+        events: w.events,
+        bytes: w.bytes,
+        campaigns: w.campaigns,
+        triggers: w.expectedTriggers,
+        engine,
+        passthrough: pass,
+        ratio: engine.eventsPerSec / pass.eventsPerSec,
+      };
+      const row = (name: string, r: typeof engine): Row => ({
+        run: name,
+        "events/s": r.eventsPerSec,
+        "MB/s": w.bytes / r.seconds / 1e6,
+        seconds: r.seconds,
+        triggers: r.triggers,
+        "peak RSS MiB": r.peakRssMiB ?? "n/a",
+      });
+      show(
+        table(
+          `2. End to end: ${w.events.toLocaleString("en-US")} events (${(w.bytes / w.events).toFixed(0)} bytes avg), 20 campaigns, ${availableParallelism() - 1} worker(s)`,
+          [
+            row("engine", engine),
+            row("pass-through (I/O ceiling)", pass),
+            {
+              run: "engine / pass-through",
+              "events/s": engine.eventsPerSec / pass.eventsPerSec,
+              "MB/s": "",
+              seconds: "",
+              triggers: "",
+              "peak RSS MiB": "",
+            },
+          ],
+        ),
+      );
+    } finally {
+      await dropWorkload(w);
+    }
+  }
+
+  if (only.has("latency")) {
+    const w = await prepareWorkload("latency", 0, 20);
+    try {
+      const rates = plan.latencyFractions.map((f) => Math.round(f * maxPerSec));
+      const r = await runLatency(w, rates, plan.latencySeconds);
+      results.latency = r.map((x, i) => ({ fractionOfMax: plan.latencyFractions[i], ...x }));
+      show(
+        table(
+          `3. Latency, event produced -> trigger appended (ms), ${plan.latencySeconds} s per rate`,
+          r.map((x, i) => ({
+            "rate (of max)": `${Math.round((plan.latencyFractions[i] ?? 0) * 100)}%`,
+            "events/s": x.achievedPerSec,
+            triggers: x.triggers,
+            p50: x.p50,
+            p95: x.p95,
+            p99: x.p99,
+            max: x.max,
+          })),
+        ),
+      );
+    } finally {
+      await dropWorkload(w);
+    }
+  }
+
+  if (only.has("scaling")) {
+    const counts = Array.from({ length: availableParallelism() }, (_, i) => i + 1);
+    const workers = await runWorkerScaling(plan.workerEvents, counts);
+    results.workerScaling = workers;
+    show(
+      table(
+        `4a. Scaling with workers (${plan.workerEvents.toLocaleString("en-US")} events, 20 campaigns)`,
+        workers.map((r) => ({
+          workers: r.workers,
+          "events/s": r.eventsPerSec,
+          "peak RSS MiB": r.peakRssMiB ?? "n/a",
+        })),
+      ),
+    );
+    const campaigns = await runCampaignScaling(plan.campaignEvents, plan.campaignCounts, plan.otherGames);
+    results.campaignScaling = campaigns;
+    show(
+      table(
+        `4b. Scaling with campaigns (${plan.campaignEvents.toLocaleString("en-US")} events)`,
+        campaigns.map((r) => ({
+          campaigns: r.campaigns,
+          "events/s": r.eventsPerSec,
+          "peak RSS MiB": r.peakRssMiB ?? "n/a",
+          "start incl. compile+load s": r.loadSeconds,
+          "campaign -> first trigger ms": r.campaignToTriggerMs,
+        })),
+      ),
+    );
+  }
+} catch (error) {
+  failed = error as Error;
+} finally {
+  progressDone();
+  if (startedBroker) kafka("stop");
+}
+
+results.durationSeconds = (Date.now() - started) / 1000;
+results.finishedAt = new Date().toISOString();
+if (failed) results.error = failed.message;
+const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const file = `${dir}${new Date().toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.json`;
+writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+process.stdout.write(`\nresults: ${file} (${results.durationSeconds} s)\n`);
+if (failed) {
+  process.stderr.write(`\nBENCHMARK FAILED: ${failed.message}\n`);
+  process.exit(1);
+}
+process.exit(0);
