@@ -61,7 +61,7 @@ export async function committed(group: string, topic: string): Promise<Map<numbe
   return out;
 }
 
-/** Resolves with the time (ms) when `group` has committed every offset of `topic`. */
+/** Resolves with the time (ms) when `group` has committed every offset of `topic` (one admin client, polled). */
 export async function waitCommitted(
   group: string,
   topic: string,
@@ -69,16 +69,24 @@ export async function waitCommitted(
   timeoutMs: number,
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const now = Date.now();
-    const c = await committed(group, topic).catch(() => new Map<number, number>());
-    if ([...ends].every(([p, end]) => end === 0 || (c.get(p) ?? -1) >= end)) return now;
-    if (now > deadline)
-      throw new Error(
-        `group ${group} did not commit ${topic} to its end within ${timeoutMs} ms: ${JSON.stringify([...c])} of ${JSON.stringify([...ends])}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return withAdmin(async (admin) => {
+    for (;;) {
+      const now = Date.now();
+      const c = new Map<number, number>();
+      try {
+        for (const t of await admin.fetchOffsets({ groupId: group, topics: [topic] }))
+          for (const p of t.partitions) c.set(p.partition, Number(p.offset));
+      } catch {
+        /* the group may not exist yet */
+      }
+      if ([...ends].every(([p, end]) => end === 0 || (c.get(p) ?? -1) >= end)) return now;
+      if (now > deadline)
+        throw new Error(
+          `group ${group} did not commit ${topic} to its end within ${timeoutMs} ms: ${JSON.stringify([...c])} of ${JSON.stringify([...ends])}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
 }
 
 /**

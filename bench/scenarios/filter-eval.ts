@@ -31,13 +31,6 @@ function seconds(fn: () => void): number {
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-/** Median of `runs` timings of `fn`, after one warm-up. */
-function median(runs: number, fn: () => void): number {
-  fn();
-  const xs = Array.from({ length: runs }, () => seconds(fn)).sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)] as number;
-}
-
 function unmeteredEngine(): EngineModule | null {
   const path = join(engineWasmPath(), "..", "rtcrm-engine-unmetered.wasm");
   if (!existsSync(path)) return null;
@@ -52,7 +45,7 @@ function unmeteredEngine(): EngineModule | null {
 
 export function runFilterEval(quick: boolean): { rows: Row[]; results: FilterEvalResult[] } {
   const count = quick ? 3_000 : 20_000;
-  const runs = quick ? 3 : 5;
+  const runs = quick ? 3 : 9;
   const events = [...generateEvents(1, count)].map((e) => e.json);
   const engine = loadEngineModule();
   const unmetered = unmeteredEngine();
@@ -64,7 +57,7 @@ export function runFilterEval(quick: boolean): { rows: Row[]; results: FilterEva
   for (const kind of Object.keys(FILTERS) as FilterKind[]) {
     const sources = FILTERS[kind];
     progress(`filter evaluation: ${kind}`);
-    const measure = (eng: EngineModule): number => {
+    const sandboxed = (eng: EngineModule): (() => void) => {
       const sandbox = new Sandbox(eng);
       const compiler = new FilterCompiler(eng, join(dir, eng.version.slice(0, 8)));
       const compiled = sources.map((s, i) => {
@@ -73,13 +66,12 @@ export function runFilterEval(quick: boolean): { rows: Row[]; results: FilterEva
         return c;
       });
       // As in the workers: each event handed over as a view that gives each filter only what it reads.
-      const time = median(runs, () => {
+      return () => {
         for (let i = 0; i < sources.length; i++) {
           const filter = compiled[i] as (typeof compiled)[number];
           for (const json of events) sandbox.evaluate(`f${i}`, new EventView(json).for(filter), limits);
         }
-      });
-      return (sources.length * events.length) / time;
+      };
     };
     // The same answers from both, or the comparison is meaningless.
     const sandboxForCheck = new Sandbox(engine);
@@ -93,12 +85,24 @@ export function runFilterEval(quick: boolean): { rows: Row[]; results: FilterEva
       if (inSandbox !== inV8)
         throw new Error(`filter-eval: sandbox matched ${inSandbox}, V8 ${inV8} for ${s}`);
     }
-    const sandboxPerSec = measure(engine);
-    const unmeteredPerSec = unmetered ? measure(unmetered) : null;
-    const v8Time = median(runs, () => {
-      for (const s of sources) v8.countMatches(s, events);
-    });
-    const v8PerSec = (sources.length * events.length) / v8Time;
+    const variants: [string, () => void][] = [
+      ["sandbox", sandboxed(engine)],
+      ["v8", () => sources.forEach((s) => v8.countMatches(s, events))],
+    ];
+    if (unmetered) variants.push(["unmetered", sandboxed(unmetered)]);
+    // Rounds interleave the variants, so that a slower moment of a shared machine hits all of them alike.
+    const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+    for (const [, fn] of variants) fn(); // warm-up
+    for (let r = 0; r < runs; r++) for (const [name, fn] of variants) times.get(name)?.push(seconds(fn));
+    const perSec = (name: string): number | null => {
+      const xs = times.get(name);
+      if (!xs || xs.length === 0) return null;
+      const sorted = [...xs].sort((a, b) => a - b);
+      return (sources.length * events.length) / (sorted[Math.floor(sorted.length / 2)] as number);
+    };
+    const sandboxPerSec = perSec("sandbox") as number;
+    const v8PerSec = perSec("v8") as number;
+    const unmeteredPerSec = perSec("unmetered");
     results.push({
       kind,
       filters: sources.length,

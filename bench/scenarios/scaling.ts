@@ -39,6 +39,7 @@ export async function runWorkerScaling(events: number, counts: number[]): Promis
 export interface CampaignScalingRow {
   campaigns: string;
   count: number;
+  events: number;
   eventsPerSec: number;
   peakRssMiB: number | null;
   loadSeconds: number;
@@ -116,24 +117,32 @@ async function campaignToFirstTrigger(topics: {
   }
 }
 
+/**
+ * Campaigns spread over all (game, event_name) pairs of the workload, so an event meets more of them as
+ * their number grows: runs with many campaigns get fewer events (`eventsFor`) to keep the suite's time.
+ */
 export async function runCampaignScaling(
-  events: number,
+  eventsFor: (campaigns: number) => number,
   counts: number[],
   otherGames: number | null,
 ): Promise<CampaignScalingRow[]> {
   const rows: CampaignScalingRow[] = [];
-  const cases: { label: string; count: number; records?: string[] }[] = counts.map((count) => ({
-    label: `${count}`,
-    count,
-  }));
+  const cases: { label: string; count: number; events: number; records?: string[] }[] = counts.map(
+    (count) => ({
+      label: `${count}`,
+      count,
+      events: eventsFor(count),
+    }),
+  );
   if (otherGames !== null)
     cases.push({
       label: `20 + ${otherGames} on other games`,
       count: 20 + otherGames,
+      events: eventsFor(20),
       records: campaignsOnOtherGames(otherGames),
     });
   for (const c of cases) {
-    const w = await prepareWorkload(`campaigns-${c.count}`, events, c.count, c.records);
+    const w = await prepareWorkload(`campaigns-${c.count}`, c.events, c.count, c.records);
     try {
       let probeMs = NaN;
       const r: RunResult = await runEngine(w, {}, `scaling: ${c.label} campaigns`, async () => {
@@ -144,6 +153,7 @@ export async function runCampaignScaling(
       rows.push({
         campaigns: c.label,
         count: c.count,
+        events: c.events,
         eventsPerSec: r.eventsPerSec,
         peakRssMiB: r.peakRssMiB,
         loadSeconds: r.startSeconds,

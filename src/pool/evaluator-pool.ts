@@ -1,4 +1,6 @@
-// The piscina pool of evaluation workers, as the engine sees it: batches in, outcomes out.
+// The evaluation workers, as the engine sees them: batches in, outcomes out.
+// Workers are stateful (their filters stay loaded), so each is a one-thread piscina pool of its own, a "lane":
+// the main thread knows what every worker holds and sends a filter whole only the first time, then by key.
 // A batch never fails because of a filter: a crashed or stuck worker is replaced and the batch is
 // re-evaluated, isolating the (event, campaign) pair at fault, which alone gets a "watchdog" or "threw" outcome.
 import { EventEmitter } from "node:events";
@@ -8,7 +10,15 @@ import { Piscina } from "piscina";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
 import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
-import type { BatchEvent, BatchResult, BatchTask, WorkerInit } from "./protocol.js";
+import {
+  UNKNOWN_FILTER,
+  type BatchEvent,
+  type BatchResult,
+  type BatchTask,
+  type LoadTask,
+  type WireTask,
+  type WorkerInit,
+} from "./protocol.js";
 
 export interface EvaluatorPoolOptions {
   readonly engine: EngineModule;
@@ -28,18 +38,30 @@ export interface PoolStats {
   isolatedRuns: number;
 }
 
+/** Deadline added per filter to a link task (linking one takes about a millisecond). */
+const LINK_DEADLINE_PER_FILTER_MS = 50;
+
 export function defaultWorkerCount(): number {
   return Math.max(1, availableParallelism() - 1);
+}
+
+/** One worker thread: its piscina pool, what it holds, and the batches waiting for it. */
+class Lane {
+  readonly known = new Set<string>();
+  running = false;
+  readonly waiting: (() => void)[] = [];
+  constructor(readonly pool: Piscina<WireTask | LoadTask, BatchResult>) {}
+  get load(): number {
+    return (this.running ? 1 : 0) + this.waiting.length;
+  }
 }
 
 export class EvaluatorPool extends EventEmitter {
   readonly workers: number;
   readonly stats: PoolStats = { batches: 0, workerFailures: 0, watchdogKills: 0, isolatedRuns: 0 };
-  readonly #pool: Piscina<BatchTask, BatchResult>;
+  readonly #lanes: Lane[];
   readonly #watchdogMs: number;
   readonly #maxQueued: number;
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
   #closed = false;
 
   constructor(options: EvaluatorPoolOptions) {
@@ -52,36 +74,41 @@ export class EvaluatorPool extends EventEmitter {
       engineVersion: options.engine.version,
       maxLoadedFilters: options.maxLoadedFilters ?? 20_000,
     };
-    this.#pool = new Piscina<BatchTask, BatchResult>({
-      filename: fileURLToPath(new URL("./worker.js", import.meta.url)),
-      minThreads: this.workers,
-      maxThreads: this.workers,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // Our own admission (#acquire) keeps at most one batch per worker inside piscina, so the watchdog
-      // measures running time, not time spent queued.
-      maxQueue: this.workers,
-      // QuickJS's own stack check measures its C stack; deeply nested JSON/eval inside QuickJS uses more of
-      // V8's native stack than that, and 16 MB keeps those cases inside the sandbox's own limit.
-      resourceLimits: { stackSizeMb: 16 },
-      workerData,
-    });
+    this.#lanes = Array.from(
+      { length: this.workers },
+      () =>
+        new Lane(
+          new Piscina<WireTask | LoadTask, BatchResult>({
+            filename: fileURLToPath(new URL("./worker.js", import.meta.url)),
+            minThreads: 1,
+            maxThreads: 1,
+            idleTimeout: Number.POSITIVE_INFINITY,
+            // Admission is ours (one batch at a time per lane), so the watchdog measures running time only.
+            maxQueue: 1,
+            // QuickJS's own stack check measures its C stack; deeply nested JSON/eval inside QuickJS uses more
+            // of V8's native stack than that, and 16 MB keeps those cases inside the sandbox's own limit.
+            resourceLimits: { stackSizeMb: 16 },
+            workerData,
+          }),
+        ),
+    );
   }
 
-  /** True while more batches wait than the bound: the caller should pause its input until "drain". */
+  /** True while more batches wait than the bound. */
   get needsDrain(): boolean {
-    return this.#waiting.length >= this.#maxQueued;
+    return this.queued >= this.#maxQueued;
   }
 
   get queued(): number {
-    return this.#waiting.length;
+    return this.#lanes.reduce((n, l) => n + l.waiting.length, 0);
   }
 
   get running(): number {
-    return this.#running;
+    return this.#lanes.filter((l) => l.running).length;
   }
 
   get utilization(): number {
-    return this.#pool.utilization;
+    return this.#lanes.reduce((n, l) => n + l.pool.utilization, 0) / this.#lanes.length;
   }
 
   /** Outcomes per event and candidate. Rejects only when the pool is closed. */
@@ -143,37 +170,66 @@ export class EvaluatorPool extends EventEmitter {
   }
 
   async #run(task: BatchTask): Promise<BatchResult> {
-    await this.#acquire();
+    if (this.#closed) throw new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed");
+    const lane = this.#lanes.reduce((a, b) => (b.load < a.load ? b : a));
+    await this.#acquire(lane);
     try {
-      return await this.#pool.run(task, { signal: AbortSignal.timeout(this.#watchdogMs) });
+      try {
+        return await this.#send(lane, task);
+      } catch (error) {
+        // The worker may be a new one (crash, watchdog) or have dropped filters: send everything whole again.
+        lane.known.clear();
+        if (!(error instanceof Error && error.message.includes(UNKNOWN_FILTER))) throw error;
+        return await this.#send(lane, task);
+      }
     } finally {
-      this.#release();
+      this.#release(lane);
     }
   }
 
-  #acquire(): Promise<void> {
+  async #send(lane: Lane, task: BatchTask): Promise<BatchResult> {
+    const fresh = task.filters.filter((ref) => !lane.known.has(ref.campaign.versionKey));
+    if (fresh.length > 0) {
+      // Linking new filters first, under a deadline of its own (per filter), keeps it off the batch's watchdog.
+      const loaded = await lane.pool.run(
+        { load: fresh },
+        { signal: AbortSignal.timeout(this.#watchdogMs + fresh.length * LINK_DEADLINE_PER_FILTER_MS) },
+      );
+      for (const ref of fresh) lane.known.add(ref.campaign.versionKey);
+      for (const key of loaded.evicted) lane.known.delete(key);
+    }
+    const filters = task.filters.map((ref) => {
+      const key = ref.campaign.versionKey;
+      return lane.known.has(key) ? key : ref;
+    });
+    const result = await lane.pool.run(
+      { filters, events: task.events },
+      { signal: AbortSignal.timeout(this.#watchdogMs) },
+    );
+    for (const key of result.evicted) lane.known.delete(key);
+    return result;
+  }
+
+  #acquire(lane: Lane): Promise<void> {
     if (this.#closed)
       return Promise.reject(new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed"));
-    if (this.#running < this.workers) {
-      this.#running++;
+    if (!lane.running) {
+      lane.running = true;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((resolve) => lane.waiting.push(resolve));
   }
 
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) {
-      next();
-    } else {
-      this.#running--;
-    }
-    if (this.#waiting.length === this.#maxQueued - 1) this.emit("drain");
+  #release(lane: Lane): void {
+    const next = lane.waiting.shift();
+    if (next) next();
+    else lane.running = false;
+    if (this.queued === this.#maxQueued - 1) this.emit("drain");
   }
 
   /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */
   async terminateWorkerForTest(): Promise<void> {
-    const thread = this.#pool.threads[0];
+    const thread = this.#lanes[0]?.pool.threads[0];
     if (thread) await thread.terminate();
   }
 
@@ -186,8 +242,9 @@ export class EvaluatorPool extends EventEmitter {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     try {
-      const result = await Promise.race([this.#pool.close().then(() => "closed" as const), deadline]);
-      if (result === "timeout") await this.#pool.destroy();
+      const closing = Promise.all(this.#lanes.map((l) => l.pool.close())).then(() => "closed" as const);
+      const result = await Promise.race([closing, deadline]);
+      if (result === "timeout") await Promise.all(this.#lanes.map((l) => l.pool.destroy()));
     } finally {
       clearTimeout(timer);
     }

@@ -32,11 +32,33 @@ export interface BatchTask {
   readonly events: readonly BatchEvent[];
 }
 
+/**
+ * A task as it crosses to one worker: each filter whole the first time that worker sees it, afterwards by its
+ * versionKey alone (workers are stateful; a task with a thousand campaigns must not clone a thousand of them).
+ */
+export interface WireTask {
+  readonly filters: readonly (FilterRef | string)[];
+  readonly events: readonly BatchEvent[];
+}
+
+/**
+ * Filters new to a worker, linked into its sandbox before the batch that needs them: linking takes about a
+ * millisecond per filter, which must not count against the batch's watchdog.
+ */
+export interface LoadTask {
+  readonly load: readonly FilterRef[];
+}
+
 /** outcomes[i][j]: event i, its j-th candidate. */
 export interface BatchResult {
   readonly outcomes: Outcome[][];
   readonly threadId: number;
+  /** versionKeys the worker unloaded during the task: they must be sent whole again. */
+  readonly evicted: readonly string[];
 }
+
+/** The message of the error a worker throws for a versionKey it does not hold. */
+export const UNKNOWN_FILTER = "rtcrm: unknown filter";
 
 export interface WorkerInit {
   readonly engineModule: WebAssembly.Module;

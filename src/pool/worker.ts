@@ -1,56 +1,93 @@
-// Worker-thread entry of the evaluation pool: one sandbox per thread, filters loaded on first use
-// and kept (least recently used unloaded past a bound), batches evaluated with the pure rules.
+// Worker-thread entry of the evaluation pool: one sandbox per thread, filters kept by versionKey (least
+// recently used unloaded past a bound, and reported back), batches evaluated with the pure rules.
 import { threadId } from "node:worker_threads";
 import { workerData } from "piscina";
 import { evaluateCampaign } from "../evaluation/evaluate.js";
 import type { Outcome } from "../evaluation/outcome.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { EventView } from "./event-view.js";
-import type { BatchResult, BatchTask, FilterRef, WorkerInit } from "./protocol.js";
+import {
+  UNKNOWN_FILTER,
+  type BatchResult,
+  type FilterRef,
+  type LoadTask,
+  type WireTask,
+  type WorkerInit,
+} from "./protocol.js";
 
 const init = workerData as WorkerInit;
 const sandbox = new Sandbox(init.engineModule, { engineVersion: init.engineVersion });
-/** versionKey -> last use; insertion order is refreshed on use, so the first key is the least recently used. */
-const loaded = new Map<string, true>();
-/** campaignId -> loaded versionKey: a new version of a campaign replaces the old one at once. */
+/** versionKey -> filter; insertion order is refreshed on use, so the first key is the least recently used. */
+const registry = new Map<string, FilterRef>();
+/** versionKeys whose filter is linked into the sandbox (linking happens on first evaluation). */
+const linked = new Set<string>();
+/** campaignId -> versionKey: a new version of a campaign replaces the old one at once. */
 const versionOf = new Map<number, string>();
 
-function ensureLoaded(ref: FilterRef): void {
+function register(ref: FilterRef, evicted: string[]): void {
   const key = ref.campaign.versionKey;
-  if (loaded.has(key)) {
-    loaded.delete(key);
-    loaded.set(key, true);
-    return;
-  }
   const previous = versionOf.get(ref.campaign.campaignId);
-  if (previous !== undefined && previous !== key) unload(previous);
-  sandbox.load(key, ref.module);
-  loaded.set(key, true);
+  if (previous !== undefined && previous !== key) drop(previous, evicted);
+  registry.delete(key);
+  registry.set(key, ref);
   versionOf.set(ref.campaign.campaignId, key);
-  while (loaded.size > init.maxLoadedFilters) {
-    const oldest = loaded.keys().next().value as string;
-    unload(oldest);
+}
+
+/** After a task (never during one, which may need more filters than the bound): unload the least recently used. */
+function trim(evicted: string[]): string[] {
+  while (registry.size > init.maxLoadedFilters) drop(registry.keys().next().value as string, evicted);
+  return evicted.filter((k) => !registry.has(k));
+}
+
+function drop(key: string, evicted: string[]): void {
+  const ref = registry.get(key);
+  if (ref && versionOf.get(ref.campaign.campaignId) === key) versionOf.delete(ref.campaign.campaignId);
+  registry.delete(key);
+  if (linked.delete(key)) sandbox.unload(key);
+  evicted.push(key);
+}
+
+function resolve(filter: FilterRef | string, evicted: string[]): FilterRef {
+  if (typeof filter !== "string") {
+    register(filter, evicted);
+    return filter;
   }
+  const ref = registry.get(filter);
+  if (!ref) throw new Error(`${UNKNOWN_FILTER} ${filter}`);
+  registry.delete(filter);
+  registry.set(filter, ref);
+  return ref;
 }
 
-function unload(key: string): void {
-  sandbox.unload(key);
-  loaded.delete(key);
-  for (const [id, k] of versionOf) if (k === key) versionOf.delete(id);
+function link(ref: FilterRef): void {
+  const key = ref.campaign.versionKey;
+  if (linked.has(key)) return;
+  sandbox.load(key, ref.module);
+  linked.add(key);
 }
 
-export default function evaluateBatch(task: BatchTask): BatchResult {
+export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
+  if ("load" in task) {
+    const evicted: string[] = [];
+    for (const ref of task.load) {
+      register(ref, evicted);
+      link(ref);
+    }
+    return { outcomes: [], threadId, evicted: trim(evicted) };
+  }
+  const evicted: string[] = [];
+  const filters = task.filters.map((f) => resolve(f, evicted));
   const outcomes: Outcome[][] = [];
   for (const event of task.events) {
     const row: Outcome[] = [];
     const view = new EventView(event.json);
     const head = { game: event.game, event_name: event.eventName };
     for (const index of event.candidates) {
-      const ref = task.filters[index];
-      if (!ref) throw new Error(`batch refers to filter ${index} of ${task.filters.length}`);
+      const ref = filters[index];
+      if (!ref) throw new Error(`batch refers to filter ${index} of ${filters.length}`);
       row.push(
         evaluateCampaign(ref.campaign, head, event.nowMs, () => {
-          ensureLoaded(ref);
+          link(ref);
           return sandbox.evaluate(ref.campaign.versionKey, view.for(ref), {
             fuel: ref.fuel,
             memoryBytes: ref.memoryBytes,
@@ -60,5 +97,5 @@ export default function evaluateBatch(task: BatchTask): BatchResult {
     }
     outcomes.push(row);
   }
-  return { outcomes, threadId };
+  return { outcomes, threadId, evicted: trim(evicted) };
 }

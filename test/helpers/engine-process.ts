@@ -64,7 +64,9 @@ export class EngineProcess {
   #waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
 
   constructor(configPath: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [MAIN, "--config", configPath], {
+    // RTCRM_ENGINE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the engines a run starts.
+    const nodeArgs = (process.env.RTCRM_ENGINE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, MAIN, "--config", configPath], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -67,6 +67,25 @@ test("a new version of a campaign replaces the old one in running workers", asyn
   assert.deepEqual(kinds(await pool.evaluate({ filters: [v2], events: [ev("win", [0])] })), [["match"]]);
 });
 
+test("a worker that holds fewer filters than a batch needs unloads and gets them again, answering the same", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 30_000, maxLoadedFilters: 2 });
+  t.after(() => pool.close());
+  const filters = [1, 2, 3, 4].map((id) => ref(id, `(e) => e.data.result === 'loss' && ${id} % 2 === 1`));
+  for (let round = 0; round < 3; round++) {
+    assert.deepEqual(
+      kinds(await pool.evaluate({ filters, events: [ev("loss", [0, 1, 2, 3]), ev("win", [3, 2])] })),
+      [
+        ["match", "no-match", "match", "no-match"],
+        ["no-match", "no-match"],
+      ],
+    );
+    assert.deepEqual(
+      kinds(await pool.evaluate({ filters: [filters[2] as FilterRef], events: [ev("loss", [0])] })),
+      [["match"]],
+    );
+  }
+});
+
 test("a worker that dies during a batch is replaced and the batch is evaluated again", async (t) => {
   const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 60_000 });
   t.after(() => pool.close());
