@@ -188,7 +188,8 @@ export function generateCampaigns(seed: number, count: number, firstId = 1): Gen
       event_name: popular ? (EVENT_NAMES[i % 4] as string) : pick(random, EVENT_NAMES),
       start_date: "2020-01-01T00:00:00Z",
       end_date: "2099-01-01T00:00:00Z",
-      filter: pick(random, FILTERS[kind]),
+      // Every campaign has a source of its own, as in real use: each is compiled, cached and linked on its own.
+      filter: `/* campaign ${firstId + i} */ ${pick(random, FILTERS[kind])}`,
       kind,
     };
   });
