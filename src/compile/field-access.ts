@@ -9,7 +9,8 @@ import { walk } from "./validate-filter.js";
 export type FieldTrie = Map<string, FieldTrie | true>;
 export type FieldAccess = FieldTrie | null;
 
-const EVENT_FIELDS = [
+/** The event fields with getters; the same list as in wasm/prelude.js (a test keeps them equal). */
+export const EVENT_FIELDS = [
   "schema_version",
   "event_id",
   "system_type",

@@ -59,3 +59,14 @@ test("a projection keeps the requested keys that exist, with their values", () =
   assert.deepEqual(project(event, access), { market: "de", data: { result: "loss", boss: { hp: 3 } } });
   assert.deepEqual(project({ data: "text" }, access), { data: "text" }, "a non-object is taken as it is");
 });
+
+test("the getters the analysis knows are the ones the sandbox's prelude defines", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { EVENT_FIELDS } = await import("../../../src/compile/field-access.js");
+  const prelude = readFileSync(new URL("../../../../wasm/prelude.js", import.meta.url), "utf8");
+  const list = /var FIELDS = \[([^\]]*)\]/.exec(prelude)?.[1] ?? "";
+  assert.deepEqual(
+    [...list.matchAll(/["']([a-z_]+)["']/g)].map((m) => m[1]),
+    EVENT_FIELDS,
+  );
+});
