@@ -345,6 +345,9 @@ typedef struct {
     size_t bc_len;
     uint64_t load_fuel;
     size_t load_mem;
+    /* heap bytes the filter kept across its calls (growth after each call, summed); when it passes the
+       memory budget of a call, the context is recreated: a filter cannot hoard memory event after event */
+    int64_t retained;
 } Filter;
 
 static Filter *filters = NULL;
@@ -522,6 +525,7 @@ EXPORT("eval") int exp_eval(int h, const char *ev, size_t ev_len, int flags,
     ctx = f->ctx;
 
     /* a fresh event object for every evaluation */
+    size_t heap_at_start = heap_used;
     stop_reason = 0;
     json_proto = &f->mapproto;
     event = JS_ParseJSON(ctx, ev, ev_len, "<event>");
@@ -571,9 +575,20 @@ EXPORT("eval") int exp_eval(int h, const char *ev, size_t ev_len, int flags,
     heap_limit = SIZE_MAX;
     rtcrm_discard_jobs(rt);
 
+    f->retained += (int64_t)heap_used - (int64_t)heap_at_start;
+    if (!stop_reason && f->retained > (int64_t)mem) {
+        /* the filter keeps more than one call may allocate: start it afresh (its globals reset) */
+        uint64_t used = fuel_used;
+        filter_drop_ctx(f);
+        JS_RunGC(rt);
+        filter_make_ctx(f);
+        f->retained = 0;
+        fuel_used = used;
+    }
     if (stop_reason) {
         char msg[120];
         uint64_t used = fuel_used;
+        f->retained = 0;
         rc = stop_reason;
         if (rc == R_OUT_OF_FUEL)
             snprintf(msg, sizeof msg, "fuel budget of %llu exhausted",
