@@ -54,8 +54,8 @@ export async function recordCount(topic: string): Promise<number> {
 }
 
 /** Committed offsets of `group` on `topic` (partition -> offset; -1 where none). */
-export async function committed(group: string, topic: string): Promise<Map<number, number>> {
-  const result = await withAdmin((a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
+async function committed(admin: KafkaJS.Admin, group: string, topic: string): Promise<Map<number, number>> {
+  const result = await admin.fetchOffsets({ groupId: group, topics: [topic] });
   const out = new Map<number, number>();
   for (const t of result) for (const p of t.partitions) out.set(p.partition, Number(p.offset));
   return out;
@@ -72,13 +72,8 @@ export async function waitCommitted(
   return withAdmin(async (admin) => {
     for (;;) {
       const now = Date.now();
-      const c = new Map<number, number>();
-      try {
-        for (const t of await admin.fetchOffsets({ groupId: group, topics: [topic] }))
-          for (const p of t.partitions) c.set(p.partition, Number(p.offset));
-      } catch {
-        /* the group may not exist yet */
-      }
+      // The group may not exist yet.
+      const c = await committed(admin, group, topic).catch(() => new Map<number, number>());
       if ([...ends].every(([p, end]) => end === 0 || (c.get(p) ?? -1) >= end)) return now;
       if (now > deadline)
         throw new Error(

@@ -23,7 +23,3 @@ export interface FilterOutcome {
 export type SkipReason = "disabled" | "other-game" | "other-event-name" | "not-started" | "ended";
 
 export type Outcome = { readonly kind: "skipped"; readonly reason: SkipReason } | FilterOutcome;
-
-export function isMatch(outcome: Outcome): boolean {
-  return outcome.kind === "match";
-}

@@ -26,8 +26,6 @@ export interface EvaluatorPoolOptions {
   readonly workers?: number;
   /** A batch running longer than this is stopped by terminating its worker (the last line of defence after fuel). */
   readonly watchdogMs: number;
-  /** Batches waiting for a worker beyond which `needsDrain` turns true. */
-  readonly maxQueuedBatches?: number;
   readonly maxLoadedFilters?: number;
 }
 
@@ -61,14 +59,12 @@ export class EvaluatorPool extends EventEmitter {
   readonly stats: PoolStats = { batches: 0, workerFailures: 0, watchdogKills: 0, isolatedRuns: 0 };
   readonly #lanes: Lane[];
   readonly #watchdogMs: number;
-  readonly #maxQueued: number;
   #closed = false;
 
   constructor(options: EvaluatorPoolOptions) {
     super();
     this.workers = options.workers ?? defaultWorkerCount();
     this.#watchdogMs = options.watchdogMs;
-    this.#maxQueued = options.maxQueuedBatches ?? this.workers * 2;
     const workerData: WorkerInit = {
       engineModule: options.engine.module,
       engineVersion: options.engine.version,
@@ -92,11 +88,6 @@ export class EvaluatorPool extends EventEmitter {
           }),
         ),
     );
-  }
-
-  /** True while more batches wait than the bound. */
-  get needsDrain(): boolean {
-    return this.queued >= this.#maxQueued;
   }
 
   get queued(): number {
@@ -224,7 +215,6 @@ export class EvaluatorPool extends EventEmitter {
     const next = lane.waiting.shift();
     if (next) next();
     else lane.running = false;
-    if (this.queued === this.#maxQueued - 1) this.emit("drain");
   }
 
   /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */

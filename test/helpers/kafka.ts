@@ -141,3 +141,8 @@ export async function consumeUntil(
     await consumer.disconnect();
   }
 }
+
+/** A trigger as "<campaign id>:<event_id>": what the tests compare against the expected matches. */
+export function triggerKey(r: Received): string {
+  return `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`;
+}

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SEED_CAMPAIGN_JSON, SEED_EVENT_JSON } from "../fixtures/seed.js";
-import { consumeUntil, produce, type Received } from "../helpers/kafka.js";
+import { consumeUntil, produce, triggerKey, type Received } from "../helpers/kafka.js";
 import { engineFixture } from "../helpers/engine-process.js";
 import { Reference } from "../helpers/expected.js";
 
@@ -82,13 +82,7 @@ test("campaign updates, tombstones and campaigns added while running change what
     );
     return all.filter((x) => x.headers["rtcrm-campaign-id"] !== "1");
   };
-  const ids = (rs: Received[]) =>
-    rs
-      .map(
-        (r) =>
-          `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`,
-      )
-      .sort();
+  const ids = (rs: Received[]) => rs.map(triggerKey).sort();
 
   // Step 1: v1 matches losses.
   let found = await triggersAfter([event({ event_id: "a" }), event({ event_id: "m1" }, { step: "mark" })], 1);
@@ -165,12 +159,7 @@ test("events written before the engine starts are evaluated against every campai
 
   const engine = await start();
   const got = await consumeUntil([topics.trigger_topic], (r) => r.length >= expected.length);
-  const ids = got
-    .map(
-      (r) =>
-        `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`,
-    )
-    .sort();
+  const ids = got.map(triggerKey).sort();
   assert.deepEqual(ids, expected);
   assert.equal(await engine.stop(), 0);
 });
@@ -308,13 +297,10 @@ test("SIGTERM in the middle of a stream, then a restart: every expected trigger 
   engine = await start();
   const got = await consumeUntil(
     [topics.trigger_topic],
-    (r) => new Set(r.map(key)).size >= expected.size,
+    (r) => new Set(r.map(triggerKey)).size >= expected.size,
     120_000,
   );
-  function key(r: Received): string {
-    return `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`;
-  }
-  const keys = got.map(key);
+  const keys = got.map(triggerKey);
   const missing = [...expected].filter((k) => !keys.includes(k));
   const unexpected = keys.filter((k) => !expected.has(k));
   const duplicates = keys.length - new Set(keys).size;

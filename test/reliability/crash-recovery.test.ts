@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { SEED_EVENT_JSON } from "../fixtures/seed.js";
 import { engineFixture } from "../helpers/engine-process.js";
 import { Reference } from "../helpers/expected.js";
-import { consumeUntil, produce, type Received } from "../helpers/kafka.js";
+import { consumeUntil, produce, triggerKey, type Received } from "../helpers/kafka.js";
 
 const DAY = 86_400_000;
 
@@ -63,8 +63,7 @@ test("SIGKILL at 5 points of a stream, restarting each time: no trigger is missi
   const expected = new Set(
     events.flatMap((e, n) => reference.matches(e.value, now).map((id) => `${id}:ev-${n}`)),
   );
-  const key = (r: Received) =>
-    `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`;
+  const key = triggerKey;
 
   const chunk = total / 6;
   let kills = 0;
