@@ -6,7 +6,7 @@ import { FilterCompiler } from "./compile/filter-compiler.js";
 import { fuelFor, type Config } from "./config/config.js";
 import { errorMessage } from "./errors.js";
 import type { Outcome } from "./evaluation/outcome.js";
-import { EventPipeline } from "./events/event-pipeline.js";
+import { EventPipeline, type PipelineHooks } from "./events/event-pipeline.js";
 import { AckingProducer } from "./kafka/acking-producer.js";
 import { clientSettings } from "./kafka/settings.js";
 import { ensureTopics } from "./kafka/topics.js";
@@ -43,6 +43,7 @@ export class Engine {
     config: Config,
     log: Logger,
     engine: EngineModule = loadEngineModule(),
+    hooks: PipelineHooks = {},
   ): Promise<Engine> {
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
@@ -69,6 +70,7 @@ export class Engine {
     const watchdogCounts = new Map<string, number>();
     const reported = new Set<string>();
     const onFilterProblem = (active: ActiveCampaign, outcome: Outcome): void => {
+      hooks.onFilterProblem?.(active, outcome);
       const id = active.campaign.campaignId;
       const once = `${active.campaign.versionKey}:${outcome.kind}`;
       if (!reported.has(once)) {
@@ -95,7 +97,10 @@ export class Engine {
       );
       if (status) reader.publish(status);
     };
-    const pipeline = new EventPipeline(config, campaigns, pool, producer, log, { onFilterProblem });
+    const pipeline = new EventPipeline(config, campaigns, pool, producer, log, {
+      ...hooks,
+      onFilterProblem,
+    });
     await pipeline.start();
     log.info("engine started", {
       campaigns: campaigns.size,

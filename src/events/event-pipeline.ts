@@ -80,6 +80,15 @@ class PartitionState {
 export interface PipelineHooks {
   /** A campaign's filter outcome that is neither match nor no-match (threw, out of fuel, watchdog, ...). */
   onFilterProblem?(campaign: ActiveCampaign, outcome: Outcome): void;
+  /** Every outcome of every (event, campaign) pair evaluated, skipped ones included. */
+  onOutcome?(campaign: ActiveCampaign, outcome: Outcome): void;
+  /** An event went to the dead-letter topic. */
+  onDeadLetter?(reason: string): void;
+  /** Offsets were committed; `ms` is the commit's round trip (0 for asynchronous commits not yet confirmed). */
+  onCommitted?(ms: number, offsets: readonly rdkafka.TopicPartitionOffset[]): void;
+  /** librdkafka statistics of the events consumer (JSON text), every `statsIntervalMs`; per-partition lag. */
+  onStats?(json: string): void;
+  readonly statsIntervalMs?: number;
 }
 
 export class EventPipeline {
@@ -104,6 +113,7 @@ export class EventPipeline {
   #loop: Promise<void> | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #lastBrokerError = 0;
+  #commitStartedAt = 0;
 
   constructor(
     config: Config,
@@ -127,6 +137,7 @@ export class EventPipeline {
         "enable.auto.offset.store": false,
         "queued.max.messages.kbytes": 16_384,
         offset_commit_cb: true,
+        ...(hooks.onStats ? { "statistics.interval.ms": hooks.statsIntervalMs ?? 5_000 } : {}),
         rebalance_cb: (err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]) =>
           this.#rebalance(err, assignment),
       },
@@ -135,6 +146,10 @@ export class EventPipeline {
     returnReadyRecords(this.#consumer, 50);
     this.#consumer.on("event.error", (err) => this.#brokerError(err));
     this.#consumer.on("offset.commit", (err, offsets) => this.#onCommitted(err, offsets));
+    if (hooks.onStats) {
+      const onStats = hooks.onStats;
+      this.#consumer.on("event.stats", (stats) => onStats(stats.message));
+    }
   }
 
   /** Events fetched and not yet fully processed, over all assigned partitions. */
@@ -265,6 +280,7 @@ export class EventPipeline {
         const campaign = meta.campaigns[j];
         if (!campaign) continue;
         this.counters.outcomes[outcome.kind] = (this.counters.outcomes[outcome.kind] ?? 0) + 1;
+        this.#hooks.onOutcome?.(campaign, outcome);
         if (outcome.kind === "match") matched.push(campaign);
         else if (outcome.kind !== "no-match" && outcome.kind !== "skipped")
           this.#hooks.onFilterProblem?.(campaign, outcome);
@@ -298,6 +314,7 @@ export class EventPipeline {
 
   #deadLetter(ps: PartitionState, m: rdkafka.Message, reason: string): void {
     this.counters.deadLettered++;
+    this.#hooks.onDeadLetter?.(reason);
     this.#log.debug("event dead-lettered", { partition: m.partition, offset: m.offset, reason });
     this.#producer.send(
       {
@@ -379,6 +396,7 @@ export class EventPipeline {
       if (offset !== null) offsets.push({ topic: ps.topic, partition: ps.partition, offset });
     }
     if (offsets.length === 0) return;
+    this.#commitStartedAt = Date.now();
     try {
       if (sync) this.#consumer.commitSync(offsets);
       else this.#consumer.commit(offsets);
@@ -393,7 +411,10 @@ export class EventPipeline {
     err: rdkafka.LibrdKafkaError | null | undefined,
     offsets: rdkafka.TopicPartitionOffset[],
   ): void {
-    if (!err) return;
+    if (!err) {
+      this.#hooks.onCommitted?.(Date.now() - this.#commitStartedAt, offsets);
+      return;
+    }
     this.#log.warn("offset commit failed; retrying at the next interval", {
       error: err.message,
       code: err.code,
