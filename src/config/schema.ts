@@ -126,8 +126,27 @@ export const SCHEMA = {
   delivery: {
     type: "string",
     default: "at-least-once",
-    oneOf: ["at-least-once"],
-    description: "delivery guarantee of triggers (see README, Guarantees)",
+    oneOf: ["at-least-once", "exactly-once"],
+    description:
+      "delivery guarantee of triggers and dead-letter records: at-least-once, or exactly-once with Kafka transactions (see README, Guarantees)",
+  },
+  transactional_id: {
+    type: "string",
+    default: "",
+    description:
+      "exactly-once only: the producer's transactional.id, unique per instance and stable across its restarts (a restart then aborts what the previous run left open); default rtcrm-<group>-<hostname>",
+  },
+  http_port: {
+    type: "integer",
+    default: 9464,
+    min: 0,
+    max: 65_535,
+    description: "port of the /metrics, /healthz and /readyz HTTP endpoints; 0 disables them",
+  },
+  http_host: {
+    type: "string",
+    default: "0.0.0.0",
+    description: "address the HTTP endpoints listen on",
   },
   commit_interval_ms: {
     type: "integer",

@@ -36,6 +36,8 @@ export function engineSetup(name: string, overrides: Record<string, unknown> = {
     workers: 1,
     commit_interval_ms: 100,
     log_level: "info",
+    // Many engines share this host in the tests: no HTTP endpoints unless a test asks for a port.
+    http_port: 0,
     ...overrides,
   };
   const configPath = join(dir, "config.json");
