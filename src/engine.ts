@@ -3,6 +3,7 @@
 import { CampaignReader } from "./campaigns/campaign-reader.js";
 import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
 import { FilterCompiler } from "./compile/filter-compiler.js";
+import { hostname } from "node:os";
 import { fuelFor, type Config } from "./config/config.js";
 import { errorMessage } from "./errors.js";
 import type { Outcome } from "./evaluation/outcome.js";
@@ -21,7 +22,10 @@ export interface EngineParts {
   readonly campaigns: CampaignSet;
   readonly compiler: FilterCompiler;
   readonly pool: EvaluatorPool;
+  /** Triggers and dead letters (transactional in exactly-once mode). */
   readonly producer: AckingProducer;
+  /** Campaign status records: never inside a transaction, whose abort would lose them. */
+  readonly statusProducer: AckingProducer;
   readonly reader: CampaignReader;
   readonly pipeline: EventPipeline;
 }
@@ -51,11 +55,18 @@ export class Engine {
       compiler,
       limitsFor: (id) => ({ fuel: fuelFor(config, id), memoryBytes: config.memory_limit_bytes }),
     });
+    const exactlyOnce = config.delivery === "exactly-once";
     const producer = new AckingProducer(
       clientSettings(config, "producer"),
       log.child({ component: "producer" }),
+      exactlyOnce ? { transactionalId: transactionalId(config) } : {},
     );
     await retryWhileUnreachable(log, () => producer.connect(30_000));
+    if (exactlyOnce) await retryWhileUnreachable(log, () => producer.initTransactions(60_000));
+    const statusProducer = exactlyOnce
+      ? new AckingProducer(clientSettings(config, "status-producer"), log.child({ component: "status" }))
+      : producer;
+    if (statusProducer !== producer) await retryWhileUnreachable(log, () => statusProducer.connect(30_000));
     const pool = new EvaluatorPool({
       engine,
       ...(config.workers === null ? {} : { workers: config.workers }),
@@ -64,7 +75,7 @@ export class Engine {
     pool.on("worker-failure", (error) =>
       log.warn("evaluation worker replaced", { error: errorMessage(error) }),
     );
-    const reader = new CampaignReader(config, campaigns, producer, log);
+    const reader = new CampaignReader(config, campaigns, statusProducer, log);
     await retryWhileUnreachable(log, () => reader.start());
 
     const watchdogCounts = new Map<string, number>();
@@ -97,17 +108,34 @@ export class Engine {
       );
       if (status) reader.publish(status);
     };
+    const started: { engine?: Engine } = {};
+    const onFatal = (error: Error): void => {
+      hooks.onFatal?.(error);
+      log.error("engine cannot go on; stopping (exit 1)", { error: errorMessage(error) });
+      void (started.engine?.stop() ?? Promise.resolve(false)).finally(() => process.exit(1));
+    };
     const pipeline = new EventPipeline(config, campaigns, pool, producer, log, {
       ...hooks,
       onFilterProblem,
+      onFatal,
     });
     await pipeline.start();
     log.info("engine started", {
       campaigns: campaigns.size,
       workers: pool.workers,
       compiled: compiler.stats,
+      delivery: config.delivery,
     });
-    return new Engine(config, log, { campaigns, compiler, pool, producer, reader, pipeline });
+    started.engine = new Engine(config, log, {
+      campaigns,
+      compiler,
+      pool,
+      producer,
+      statusProducer,
+      reader,
+      pipeline,
+    });
+    return started.engine;
   }
 
   /**
@@ -122,19 +150,26 @@ export class Engine {
 
   async #stop(): Promise<boolean> {
     const deadline = Date.now() + this.#config.shutdown_timeout_ms;
-    const { pipeline, reader, producer, pool } = this.parts;
+    const { pipeline, reader, producer, statusProducer, pool } = this.parts;
     let clean = await pipeline.stop(deadline);
     await reader.stop(Math.max(500, deadline - Date.now()));
-    try {
-      await producer.flush(Math.max(100, deadline - Date.now()));
-    } catch (error) {
-      clean = false;
-      this.#log.error("producer not flushed before the deadline", { error: errorMessage(error) });
+    for (const p of new Set([producer, statusProducer])) {
+      try {
+        await p.flush(Math.max(100, deadline - Date.now()));
+      } catch (error) {
+        clean = false;
+        this.#log.error("producer not flushed before the deadline", { error: errorMessage(error) });
+      }
+      await p.disconnect(Math.max(500, deadline - Date.now()));
     }
-    await producer.disconnect(Math.max(500, deadline - Date.now()));
     await pool.close(Math.max(500, deadline - Date.now()));
     return clean;
   }
+}
+
+/** The configured transactional id, or one stable for this group on this host. */
+export function transactionalId(config: Config): string {
+  return config.transactional_id || `rtcrm-${config.kafka_group_id}-${hostname()}`;
 }
 
 /** Runs `attempt` until it succeeds, backing off while Kafka cannot be reached; other errors are thrown. */

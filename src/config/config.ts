@@ -23,7 +23,10 @@ export interface Config {
   memory_limit_bytes: number;
   watchdog_ms: number;
   time_basis: "processing-time" | "created-at";
-  delivery: "at-least-once";
+  delivery: "at-least-once" | "exactly-once";
+  transactional_id: string;
+  http_port: number;
+  http_host: string;
   commit_interval_ms: number;
   shutdown_timeout_ms: number;
   filters_compiled_dir: string;

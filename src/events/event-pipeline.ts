@@ -17,6 +17,7 @@ import {
 import { clientSettings, KafkaErrors } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
 import { PartitionOffsets } from "../offsets/partition-offsets.js";
+import { TransactionalCommits } from "../offsets/transactional-commits.js";
 import type { EvaluatorPool } from "../pool/evaluator-pool.js";
 import type { BatchEvent, FilterRef } from "../pool/protocol.js";
 import {
@@ -89,6 +90,8 @@ export interface PipelineHooks {
   /** librdkafka statistics of the events consumer (JSON text), every `statsIntervalMs`; per-partition lag. */
   onStats?(json: string): void;
   readonly statsIntervalMs?: number;
+  /** Exactly-once: the transactional producer failed for good; the engine cannot go on. */
+  onFatal?(error: Error): void;
 }
 
 export class EventPipeline {
@@ -114,6 +117,8 @@ export class EventPipeline {
   #commitTimer: NodeJS.Timeout | undefined;
   #lastBrokerError = 0;
   #commitStartedAt = 0;
+  /** Exactly-once mode: offsets are committed inside producer transactions. */
+  readonly #txn: TransactionalCommits | null;
 
   constructor(
     config: Config,
@@ -133,6 +138,8 @@ export class EventPipeline {
       {
         ...clientSettings(config, "events"),
         "group.id": config.kafka_group_id,
+        // Exactly-once end to end: events written in aborted transactions upstream are never evaluated.
+        ...(config.delivery === "exactly-once" ? { "isolation.level": "read_committed" } : {}),
         "enable.auto.commit": false,
         "enable.auto.offset.store": false,
         "queued.max.messages.kbytes": 16_384,
@@ -143,6 +150,13 @@ export class EventPipeline {
       },
       { "auto.offset.reset": config.auto_offset_reset },
     );
+    this.#txn =
+      config.delivery === "exactly-once"
+        ? new TransactionalCommits(producer, this.#consumer, this.#log, {
+            timeoutMs: 30_000,
+            onFatal: (error) => hooks.onFatal?.(error),
+          })
+        : null;
     returnReadyRecords(this.#consumer, 50);
     this.#consumer.on("event.error", (err) => this.#brokerError(err));
     this.#consumer.on("offset.commit", (err, offsets) => this.#onCommitted(err, offsets));
@@ -162,7 +176,10 @@ export class EventPipeline {
   async start(connectTimeoutMs = 30_000): Promise<void> {
     await connectConsumer(this.#consumer, connectTimeoutMs);
     this.#consumer.subscribe([this.#config.event_topic]);
-    this.#commitTimer = setInterval(() => this.#commit(), this.#config.commit_interval_ms);
+    this.#commitTimer = setInterval(() => {
+      if (this.#txn) void this.#commitTransaction();
+      else this.#commit();
+    }, this.#config.commit_interval_ms);
     this.#loop = this.#run();
     this.#log.info("consuming events", {
       topic: this.#config.event_topic,
@@ -212,7 +229,7 @@ export class EventPipeline {
       this.counters.consumed++;
       const decoded = decodeEvent(m.value);
       if (!decoded.ok) {
-        this.#deadLetter(ps, m, decoded.reason);
+        this.#deadLetterInOrder(ps, m, decoded.reason);
         continue;
       }
       const event = decoded.event;
@@ -223,7 +240,7 @@ export class EventPipeline {
         parseInstant,
       );
       if (nowMs === null) {
-        this.#deadLetter(
+        this.#deadLetterInOrder(
           ps,
           m,
           "created_at is missing or not an ISO-8601 instant (time_basis is created-at)",
@@ -312,7 +329,17 @@ export class EventPipeline {
     }
   }
 
+  /**
+   * Dead letters go out in partition order, after the triggers of the events before them: in exactly-once
+   * mode a transaction must never hold a record of an event beyond the offsets it commits.
+   */
+  #deadLetterInOrder(ps: PartitionState, m: rdkafka.Message, reason: string): void {
+    this.#flush(ps);
+    ps.chain = ps.chain.then(() => this.#deadLetter(ps, m, reason));
+  }
+
   #deadLetter(ps: PartitionState, m: rdkafka.Message, reason: string): void {
+    if (ps.revoked) return;
     this.counters.deadLettered++;
     this.#hooks.onDeadLetter?.(reason);
     this.#log.debug("event dead-lettered", { partition: m.partition, offset: m.offset, reason });
@@ -352,6 +379,57 @@ export class EventPipeline {
     this.#log.info("fetching resumed", { inFlight: this.inFlight });
   }
 
+  #assign(assignment: rdkafka.Assignment[]): void {
+    if (this.#stopping) return;
+    for (const tp of assignment)
+      this.#partitions.set(tp.partition, new PartitionState(tp.topic, tp.partition));
+    this.#consumer.assign(assignment);
+    if (this.#paused)
+      this.#consumer.pause(assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })));
+    this.#log.info("partitions assigned", { partitions: assignment.map((tp) => tp.partition) });
+  }
+
+  /**
+   * Exactly-once: commits, in one transaction, the records of every finished event and the offsets after
+   * them. An aborted transaction forgets the records of unfinished events too, so every partition is then
+   * re-read from its committed offset (the group is joined again).
+   */
+  async #commitTransaction(): Promise<boolean> {
+    if (!this.#txn) return false;
+    let started = 0;
+    const result = await this.#txn.commit(() => {
+      started = Date.now();
+      const offsets: rdkafka.TopicPartitionOffset[] = [];
+      for (const ps of this.#partitions.values()) {
+        const offset = ps.offsets.toCommit();
+        if (offset !== null) offsets.push({ topic: ps.topic, partition: ps.partition, offset });
+      }
+      return offsets;
+    });
+    if (result === "aborted") {
+      this.#rewind();
+      return false;
+    }
+    if (result) {
+      for (const o of result) this.#partitions.get(o.partition)?.offsets.markCommitted(o.offset);
+      this.#hooks.onCommitted?.(Date.now() - started, result);
+    }
+    return true;
+  }
+
+  #rewind(): void {
+    if (this.#stopping) return;
+    for (const ps of this.#partitions.values()) ps.revoked = true;
+    this.#partitions.clear();
+    this.#log.warn("re-reading every partition from its committed offset");
+    try {
+      this.#consumer.unsubscribe();
+      this.#consumer.subscribe([this.#config.event_topic]);
+    } catch (error) {
+      this.#log.error("re-joining the consumer group failed", { error: errorMessage(error) });
+    }
+  }
+
   #assignedList(): rdkafka.TopicPartition[] {
     return [...this.#partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition }));
   }
@@ -359,16 +437,15 @@ export class EventPipeline {
   #rebalance(err: rdkafka.LibrdKafkaError, assignment: rdkafka.Assignment[]): void {
     try {
       if (err.code === KafkaErrors.ASSIGN_PARTITIONS) {
-        for (const tp of assignment)
-          this.#partitions.set(tp.partition, new PartitionState(tp.topic, tp.partition));
-        this.#consumer.assign(assignment);
-        if (this.#paused)
-          this.#consumer.pause(assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })));
-        this.#log.info("partitions assigned", { partitions: assignment.map((tp) => tp.partition) });
+        // Exactly-once: not before an abort of the previous assignment's transaction has finished.
+        if (this.#txn) void this.#txn.after(() => this.#assign(assignment));
+        else this.#assign(assignment);
       } else if (err.code === KafkaErrors.REVOKE_PARTITIONS) {
-        // Commit what is done; in-flight work of the revoked partitions is dropped (the next owner
-        // re-reads it from the committed offset: at-least-once, with the same trigger ids).
-        this.#commit(true);
+        // At-least-once: commit what is done; in-flight work of the revoked partitions is dropped (the next
+        // owner re-reads it from the committed offset, with the same trigger ids). Exactly-once: abort the
+        // open transaction instead, so the next owner's work is the only one that becomes visible.
+        if (this.#txn) void this.#txn.abort("partitions revoked");
+        else this.#commit(true);
         for (const tp of assignment) {
           const ps = this.#partitions.get(tp.partition);
           if (ps) ps.revoked = true;
@@ -443,9 +520,10 @@ export class EventPipeline {
     await this.#loop;
     for (const ps of this.#partitions.values()) this.#flush(ps);
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const clean = this.inFlight === 0;
+    let clean = this.inFlight === 0;
     clearInterval(this.#commitTimer);
-    this.#commit(true);
+    if (this.#txn) clean = (await this.#commitTransaction()) && clean;
+    else this.#commit(true);
     await disconnectConsumer(this.#consumer, Math.max(1_000, deadline - Date.now()));
     return clean;
   }

@@ -1,5 +1,6 @@
 // A producer whose every record is acknowledged back to its sender: the engine commits an event's offset
-// only after all records it caused are acknowledged by the broker.
+// only after all records it caused are acknowledged by the broker. In transactional mode (exactly-once) the
+// records go into the open Kafka transaction, and the transaction steps are offered as promises.
 import rdkafka from "@confluentinc/kafka-javascript";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
@@ -16,6 +17,13 @@ type Ack = (error: Error | null) => void;
 interface InFlight {
   readonly record: OutRecord;
   readonly ack: Ack;
+  /** The transaction epoch it was sent in (see discard()): reports of an earlier epoch are ignored. */
+  readonly epoch: number;
+}
+
+export interface AckingProducerOptions {
+  /** Makes the producer transactional (exactly-once); unique per instance, stable across its restarts. */
+  readonly transactionalId?: string;
 }
 
 const QUEUE_FULL = rdkafka.CODES.ERRORS.ERR__QUEUE_FULL;
@@ -29,10 +37,18 @@ export class AckingProducer {
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #flushWaiters: (() => void)[] = [];
+  readonly #transactional: boolean;
+  /** Sends held back while a transaction commits; produced in the next one. */
+  #held: InFlight[] | null = null;
+  #epoch = 0;
+  /** A delivery failed inside the open transaction: it can only be aborted. */
+  #transactionFailure: rdkafka.LibrdKafkaError | null = null;
 
-  constructor(settings: RdSettings, log: Logger) {
+  constructor(settings: RdSettings, log: Logger, options: AckingProducerOptions = {}) {
     this.#log = log;
+    this.#transactional = options.transactionalId !== undefined;
     this.#producer = new rdkafka.Producer({
+      "transaction.timeout.ms": 10_000,
       ...settings,
       dr_cb: true,
       "enable.idempotence": true,
@@ -40,6 +56,7 @@ export class AckingProducer {
       "linger.ms": 5,
       "batch.num.messages": 10_000,
       "queue.buffering.max.messages": 200_000,
+      ...(options.transactionalId === undefined ? {} : { "transactional.id": options.transactionalId }),
     } as rdkafka.ProducerGlobalConfig);
     this.#producer.setPollInterval(20);
     this.#producer.on("delivery-report", (err, report) => this.#onReport(err, report));
@@ -63,19 +80,27 @@ export class AckingProducer {
     );
   }
 
-  /** Records sent and not yet acknowledged. */
+  /** Records sent and not yet acknowledged (held ones not counted). */
   get pending(): number {
     return this.#pending;
   }
 
-  /** Sends `record`; `ack` is called once, when the broker acknowledged it (it is re-sent until then). */
+  /**
+   * Sends `record`; `ack` is called once, when the broker acknowledged it (at-least-once: it is re-sent
+   * until then; transactional: acknowledged means written into the open transaction).
+   */
   send(record: OutRecord, ack: Ack): void {
+    const item = { record, ack, epoch: this.#epoch };
+    if (this.#held) {
+      this.#held.push(item);
+      return;
+    }
     this.#pending++;
-    this.#produce({ record, ack });
+    this.#produce(item);
   }
 
   #produce(item: InFlight): void {
-    if (this.#closed) return;
+    if (this.#closed || item.epoch !== this.#epoch) return;
     if (this.#overflow.length > 0) {
       this.#overflow.push(item);
       return;
@@ -108,7 +133,12 @@ export class AckingProducer {
 
   #onReport(err: rdkafka.LibrdKafkaError | null | undefined, report: rdkafka.DeliveryReport): void {
     const item = report.opaque as InFlight | undefined;
-    if (!item) return;
+    if (!item || item.epoch !== this.#epoch) return;
+    if (err && this.#transactional) {
+      // Inside a transaction a lost record cannot be sent again: the transaction must be aborted.
+      this.#transactionFailure ??= err;
+      return;
+    }
     if (err) {
       this.#log.warn("delivery failed; sending again", {
         topic: item.record.topic,
@@ -135,6 +165,90 @@ export class AckingProducer {
       const items = this.#overflow.splice(0);
       for (const item of items) this.#produce(item);
     }, 5);
+  }
+
+  /** Transactional mode: registers the transactional id (fencing an earlier run with the same id) and begins. */
+  async initTransactions(timeoutMs: number): Promise<void> {
+    await this.#call((cb) => this.#producer.initTransactions(timeoutMs, cb), "initialise transactions");
+    await this.beginTransaction();
+  }
+
+  beginTransaction(): Promise<void> {
+    return this.#call((cb) => this.#producer.beginTransaction(cb), "begin a transaction");
+  }
+
+  /** Holds every later send until release(): what is held goes into the next transaction. */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Produces what hold() kept back. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const item of held) this.send(item.record, item.ack);
+  }
+
+  /**
+   * Resolves when every record sent before hold() is acknowledged; rejects with the delivery error when one
+   * failed inside the transaction, or after `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#pending > 0 && this.#transactionFailure === null) {
+      if (Date.now() > deadline)
+        throw new RtcrmError(
+          ErrorCodes.KAFKA,
+          `${this.#pending} record(s) not acknowledged in ${timeoutMs} ms`,
+          {
+            canRetry: true,
+          },
+        );
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    if (this.#transactionFailure) throw this.#transactionFailure;
+  }
+
+  sendOffsetsToTransaction(
+    offsets: rdkafka.TopicPartitionOffset[],
+    consumer: rdkafka.KafkaConsumer,
+    timeoutMs: number,
+  ): Promise<void> {
+    return this.#call(
+      (cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, cb),
+      "send offsets to the transaction",
+    );
+  }
+
+  commitTransaction(timeoutMs: number): Promise<void> {
+    return this.#call((cb) => this.#producer.commitTransaction(timeoutMs, cb), "commit the transaction");
+  }
+
+  /**
+   * Aborts the open transaction and forgets everything sent into it or held: none of it is acknowledged
+   * (the events behind it are processed again from the committed offsets).
+   */
+  async abortTransaction(timeoutMs: number): Promise<void> {
+    this.discard();
+    await this.#call((cb) => this.#producer.abortTransaction(timeoutMs, cb), "abort the transaction");
+  }
+
+  /** Forgets every record not yet acknowledged; late reports of them are ignored. */
+  discard(): void {
+    this.#epoch++;
+    this.#pending = 0;
+    this.#overflow.length = 0;
+    if (this.#held) this.#held = [];
+    this.#transactionFailure = null;
+    for (const w of this.#flushWaiters.splice(0)) w();
+  }
+
+  #call(run: (cb: (err: rdkafka.LibrdKafkaError | null) => void) => void, what: string): Promise<void> {
+    return new Promise((resolve, reject) =>
+      run((err) =>
+        err ? reject(Object.assign(err, { message: `cannot ${what}: ${err.message}` })) : resolve(),
+      ),
+    );
   }
 
   /** Resolves when every record sent so far is acknowledged, or rejects after `timeoutMs`. */

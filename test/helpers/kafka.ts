@@ -1,6 +1,6 @@
 // Helpers for integration tests against the real local broker (scripts/kafka.sh).
 import { randomUUID } from "node:crypto";
-import { KafkaJS } from "@confluentinc/kafka-javascript";
+import rdkafka, { KafkaJS } from "@confluentinc/kafka-javascript";
 
 export const bootstrapServers = process.env.RTCRM_TEST_BOOTSTRAP ?? "127.0.0.1:9093";
 
@@ -145,4 +145,61 @@ export async function consumeUntil(
 /** A trigger as "<campaign id>:<event_id>": what the tests compare against the expected matches. */
 export function triggerKey(r: Received): string {
   return `${r.headers["rtcrm-campaign-id"]}:${(JSON.parse(r.value ?? "{}") as { event: { event_id: string } }).event.event_id}`;
+}
+
+/**
+ * Reads every partition of `topic` from the start to its end as a read_committed consumer sees it (records
+ * of open or aborted transactions are not returned). For counting what a topic holds once writers stopped.
+ */
+export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<Received[]> {
+  const consumer = new rdkafka.KafkaConsumer(
+    {
+      "bootstrap.servers": bootstrapServers,
+      "group.id": `test-reader-${randomUUID()}`,
+      "enable.auto.commit": false,
+      "enable.partition.eof": true,
+      "isolation.level": "read_committed",
+      log_level: 3,
+    },
+    {},
+  );
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())),
+  );
+  const received: Received[] = [];
+  try {
+    const partitions = await new Promise<number[]>((resolve, reject) =>
+      consumer.getMetadata({ topic, timeout: 10_000 }, (err, md) =>
+        err
+          ? reject(err)
+          : resolve(md.topics.find((x) => x.name === topic)?.partitions.map((p) => p.id) ?? []),
+      ),
+    );
+    consumer.assign(partitions.map((partition) => ({ topic, partition, offset: 0 })));
+    const atEnd = new Set<number>();
+    consumer.on("partition.eof", (eof) => atEnd.add(eof.partition));
+    const deadline = Date.now() + timeoutMs;
+    while (atEnd.size < partitions.length) {
+      if (Date.now() > deadline) throw new Error(`${topic}: not read to its end within ${timeoutMs} ms`);
+      const batch = await new Promise<rdkafka.Message[]>((resolve, reject) =>
+        consumer.consume(1000, (err, messages) => (err ? reject(err) : resolve(messages))),
+      );
+      for (const m of batch) {
+        const headers: Record<string, string> = {};
+        for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = String(v);
+        received.push({
+          topic: m.topic,
+          partition: m.partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString() : null,
+          value: m.value ? m.value.toString() : null,
+          headers,
+          timestamp: m.timestamp ?? 0,
+        });
+      }
+    }
+    return received;
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
 }
