@@ -503,7 +503,11 @@ export class EventPipeline {
     const now = Date.now();
     if (now - this.#lastBrokerError < 10_000) return;
     this.#lastBrokerError = now;
-    const down = err.code === KafkaErrors.ALL_BROKERS_DOWN || err.code === KafkaErrors.TRANSPORT;
+    // The client's error events do not always carry librdkafka's code (-1): the text says it as well.
+    const down =
+      err.code === KafkaErrors.ALL_BROKERS_DOWN ||
+      err.code === KafkaErrors.TRANSPORT ||
+      /broker connections are down|transport failure|connection refused/i.test(err.message);
     this.#log.warn(down ? "Kafka unreachable; retrying" : "Kafka consumer error", {
       error: err.message,
       code: err.code,

@@ -60,9 +60,13 @@ export class AckingProducer {
     } as rdkafka.ProducerGlobalConfig);
     this.#producer.setPollInterval(20);
     this.#producer.on("delivery-report", (err, report) => this.#onReport(err, report));
-    this.#producer.on("event.error", (err) =>
-      this.#log.warn("producer error", { error: err.message, code: err.code }),
-    );
+    // Reported at most every 10 s: an outage repeats its errors every second until the broker is back.
+    let lastReported = 0;
+    this.#producer.on("event.error", (err) => {
+      if (Date.now() - lastReported < 10_000) return;
+      lastReported = Date.now();
+      this.#log.warn("producer error (retrying)", { error: err.message, code: err.code });
+    });
   }
 
   connect(timeoutMs: number): Promise<void> {

@@ -2,7 +2,13 @@
 import { randomUUID } from "node:crypto";
 import rdkafka, { KafkaJS } from "@confluentinc/kafka-javascript";
 
-export const bootstrapServers = process.env.RTCRM_TEST_BOOTSTRAP ?? "127.0.0.1:9093";
+/** The broker every helper talks to (a live binding: useBootstrap() switches the whole test file over). */
+export let bootstrapServers = process.env.RTCRM_TEST_BOOTSTRAP ?? "127.0.0.1:9093";
+
+/** Points the helpers (and engines set up after the call) at another broker, e.g. one a test starts. */
+export function useBootstrap(servers: string): void {
+  bootstrapServers = servers;
+}
 
 /** A topic name no other test (or earlier run) uses. */
 export function uniqueTopic(prefix: string): string {
