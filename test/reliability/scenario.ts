@@ -14,34 +14,41 @@ export interface Stream {
   readonly expected: Set<string>;
 }
 
-/** `total` events spread round-robin over `partitions`, and two campaigns matching about 2/3 of them. */
-export function makeStream(total: number, partitions: number, idPrefix = "ev"): Stream {
-  const window = {
+/** A campaign on game foe matching when `filter` says so, active from yesterday to tomorrow. */
+export function campaign(campaignId: number, eventName: string, filter: string): Record<string, unknown> {
+  return {
+    campaign_id: campaignId,
+    enabled: true,
+    game: "foe",
+    event_name: eventName,
     start_date: new Date(Date.now() - DAY).toISOString(),
     end_date: new Date(Date.now() + DAY).toISOString(),
+    filter,
   };
-  const campaigns = [
-    {
-      campaign_id: 1,
-      enabled: true,
-      game: "foe",
-      event_name: "fight",
-      ...window,
-      filter: "function(e) { return e.getData().get('n') % 2 === 0 }",
-    },
-    {
-      campaign_id: 2,
-      enabled: true,
-      game: "foe",
-      event_name: "fight",
-      ...window,
-      filter: "(e) => e.data.n % 3 === 0",
-    },
-  ];
+}
+
+/** Two campaigns on "fight" events, matching about 2/3 of them. */
+export const FIGHT_CAMPAIGNS = [
+  campaign(1, "fight", "function(e) { return e.getData().get('n') % 2 === 0 }"),
+  campaign(2, "fight", "(e) => e.data.n % 3 === 0"),
+];
+
+/**
+ * `total` events spread round-robin over `partitions` (event_id `<idPrefix>-<n>`, data.n = n, event name
+ * from `eventName`), and the triggers `campaigns` must cause for them.
+ */
+export function makeStream(
+  total: number,
+  partitions: number,
+  idPrefix = "ev",
+  campaigns: Record<string, unknown>[] = FIGHT_CAMPAIGNS,
+  eventName: (n: number) => string = () => "fight",
+): Stream {
   const events = Array.from({ length: total }, (_, n) => ({
     partition: n % partitions,
     value: JSON.stringify({
       ...(JSON.parse(SEED_EVENT_JSON) as object),
+      event_name: eventName(n),
       event_id: `${idPrefix}-${n}`,
       player_id: n,
       data: { n },
@@ -53,6 +60,15 @@ export function makeStream(total: number, partitions: number, idPrefix = "ev"): 
     events.flatMap((e, n) => reference.matches(e.value, now).map((id) => `${id}:${idPrefix}-${n}`)),
   );
   return { campaigns, events, expected };
+}
+
+/** Both streams, as one: what the trigger topic must hold after both were sent. */
+export function concat(a: Stream, b: Stream): Stream {
+  return {
+    campaigns: [...a.campaigns, ...b.campaigns],
+    events: [...a.events, ...b.events],
+    expected: new Set([...a.expected, ...b.expected]),
+  };
 }
 
 export async function putCampaigns(topic: string, campaigns: Record<string, unknown>[]): Promise<void> {
