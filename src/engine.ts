@@ -5,9 +5,10 @@ import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
 import { FilterCompiler } from "./compile/filter-compiler.js";
 import { hostname } from "node:os";
 import { fuelFor, type Config } from "./config/config.js";
-import { errorMessage } from "./errors.js";
+import { ErrorCodes, errorMessage, RtcrmError } from "./errors.js";
 import type { Outcome } from "./evaluation/outcome.js";
 import { EventPipeline, type PipelineHooks } from "./events/event-pipeline.js";
+import { checkKafkaAccess } from "./kafka/access-check.js";
 import { AckingProducer } from "./kafka/acking-producer.js";
 import { clientSettings } from "./kafka/settings.js";
 import { ensureTopics } from "./kafka/topics.js";
@@ -49,6 +50,7 @@ export class Engine {
     engine: EngineModule = loadEngineModule(),
     hooks: PipelineHooks = {},
   ): Promise<Engine> {
+    await retryWhileUnreachable(log, () => checkKafkaAccess(config));
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
     const campaigns = new CampaignSet({
@@ -179,6 +181,7 @@ async function retryWhileUnreachable<T>(log: Logger, attempt: () => Promise<T>):
     try {
       return await attempt();
     } catch (error) {
+      if (error instanceof RtcrmError && !error.canRetry && error.code !== ErrorCodes.KAFKA) throw error;
       const text = errorMessage(error);
       if (!/timed out|transport|brokers? (are )?down|connect|ECONNREFUSED|Local: Broker/i.test(text))
         throw error;
