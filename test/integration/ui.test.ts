@@ -1,0 +1,444 @@
+// The web UI end to end, as a person uses it: real headless Chromium, the UI server as its own process, a
+// real engine (with its metrics endpoint) and the shared broker. Screenshots of each step go to
+// test-artifacts/ui/.
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { loadConfig } from "../../src/config/config.js";
+import { createLogger } from "../../src/logging/logger.js";
+import { exampleCampaign, exampleEvent } from "../../src/ui/examples.js";
+import { startUiServer } from "../../src/ui/ui-server.js";
+import {
+  createEngineTopics,
+  deleteEngineTopics,
+  engineFixture,
+  engineSetup,
+} from "../helpers/engine-process.js";
+import { consumeUntil, produce, within, type Received } from "../helpers/kafka.js";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const UI_MAIN = join(ROOT, "dist/src/ui/server.js");
+const SHOTS = join(ROOT, "test-artifacts/ui");
+const CHROMIUM = process.env.RTCRM_CHROMIUM ?? "/usr/bin/chromium";
+/** Waits in the page: the engine, the broker and the browser share 2 cores with other work. */
+const WAIT_MS = 60_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The UI server as `npm run ui` runs it; resolves with its URL once it listens. */
+async function startUi(t: TestContext, configPath: string): Promise<{ url: string; lines: string[] }> {
+  const child: ChildProcess = spawn(process.execPath, [UI_MAIN, "--config", configPath, "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await within(20_000, "ui server exit", exited).catch(() => child.kill("SIGKILL"));
+  });
+  const lines: string[] = [];
+  const url = await within(
+    30_000,
+    "ui server start",
+    new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        for (const line of chunk.toString().split("\n").filter(Boolean)) {
+          lines.push(line);
+          if (process.env.RTCRM_TEST_ENGINE_LOG) process.stderr.write(`[ui] ${line}\n`);
+          const m = /"msg":"ui listening".*"url":"([^"]+)"/.exec(line);
+          if (m?.[1]) resolve(m[1]);
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      void exited.then((code) => reject(new Error(`ui server exited with ${code}: ${lines.join("\n")}`)));
+    }),
+  );
+  return { url, lines };
+}
+
+async function openBrowser(t: TestContext): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // Chromium refuses its sandbox as root (the CI user); the page is our own.
+    args: ["--no-sandbox"],
+  });
+  t.after(() => within(20_000, "browser close", browser.close()).catch(() => undefined));
+  return browser;
+}
+
+let shot = 0;
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  shot++;
+  await page.screenshot({
+    path: join(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`),
+    fullPage: true,
+  });
+}
+
+const row = (page: Page, id: number) => page.locator(`#campaigns tbody tr[data-campaign-id="${id}"]`);
+
+/** The text of an Ace editor of the page (the test's TypeScript has no DOM types: the page code is a string). */
+async function editorText(page: Page, editor: "filterEditor" | "eventEditor"): Promise<string> {
+  return (await page.evaluate(`window.rtcrm.${editor}.getValue()`)) as string;
+}
+
+async function setEditorText(
+  page: Page,
+  editor: "filterEditor" | "eventEditor",
+  text: string,
+): Promise<void> {
+  await page.evaluate(`window.rtcrm.${editor}.setValue(${JSON.stringify(text)}, 1)`);
+}
+
+const keyAndEnabled = (r: Received) => [
+  r.key,
+  r.value === null ? "tombstone" : (JSON.parse(r.value) as { enabled: boolean }).enabled,
+];
+
+test("web UI: create a campaign, send the example event, see the trigger live; a bad filter is shown and not sent", async (t) => {
+  const metricsPort = await freePort();
+  const fixture = await engineFixture(t, "ui", { http_port: metricsPort, http_host: "127.0.0.1" });
+  const { topics } = fixture;
+  await fixture.start();
+  const ui = await startUi(t, fixture.configPath);
+  const browser = await openBrowser(t);
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("response", (r) => {
+    if (r.status() >= 400 && !r.url().includes("/api/")) pageErrors.push(`HTTP ${r.status()} ${r.url()}`);
+  });
+  // Confirmations are accepted; an alert is how the page reports a failed write, so it fails the test.
+  page.on("dialog", (d) => {
+    if (d.type() === "alert") pageErrors.push(`alert: ${d.message()}`);
+    void d.accept();
+  });
+  page.setDefaultTimeout(WAIT_MS);
+
+  // 1. The page opens with the seed's examples in both editors and follows the topics.
+  await page.goto(ui.url);
+  await page.locator("#kafka-status", { hasText: "Kafka: connected" }).waitFor();
+  await page.locator("#campaign-topic", { hasText: topics.campaign_topic }).waitFor();
+  await screenshot(page, "opened");
+
+  // 2. Create the example campaign in the UI; the engine accepts it (status topic) and the row says so.
+  await page.click("#campaign-example");
+  await page.waitForFunction(`document.getElementById("f-campaign-id").value === "4711"`);
+  assert.match(await editorText(page, "filterEditor"), /result'\) === 'loss'/);
+  await page.click("#campaign-send");
+  await page.locator("#campaign-result", { hasText: "Sent campaign 4711" }).waitFor();
+  await row(page, 4711).locator(".badge", { hasText: "accepted" }).waitFor();
+  await screenshot(page, "campaign-accepted");
+
+  // 3. Send the example event from the UI; the trigger appears live, as a sentence and as the raw record.
+  await page.click("#event-example");
+  await page.waitForFunction(`window.rtcrm.eventEditor.getValue().includes('"event_id"')`);
+  const eventId = (JSON.parse(await editorText(page, "eventEditor")) as { event_id: string }).event_id;
+  await page.click("#event-send");
+  await page.locator("#event-result", { hasText: `Sent to ${topics.event_topic}` }).waitFor();
+  const alert = page.locator("#trigger-alerts li").first();
+  await alert.waitFor();
+  assert.equal(
+    (await alert.textContent())?.trim(),
+    "Trigger campaign 4711 for player 12345 in game foe and market de!",
+  );
+  const raw = page.locator("#raw-triggers .raw-line", { hasText: eventId });
+  await raw.waitFor();
+  const shown = JSON.parse((await raw.textContent()) ?? "") as { campaign: { campaign_id: number } };
+  assert.equal(shown.campaign.campaign_id, 4711);
+  // The page shows what is on the trigger topic, byte for byte.
+  const [trigger] = await consumeUntil([topics.trigger_topic], (r) => r.length >= 1);
+  assert.equal(await raw.textContent(), trigger?.value);
+  assert.match(trigger?.value ?? "", new RegExp(`"event_id":"${eventId}"`));
+
+  // The per-campaign counters come from the engine's /metrics.
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+    (r) => (r.ok ? r.text() : ""),
+    () => "",
+  );
+  if (metrics.includes("rtcrm_campaign_matches_total")) {
+    await row(page, 4711).locator("td.matches", { hasText: /^1$/ }).waitFor();
+    await page.locator("#metrics-status", { hasText: "Counters: live" }).waitFor();
+  } else {
+    // Counters cannot be shown without the endpoint: the page must say so instead of showing zeros.
+    t.diagnostic("the engine serves no campaign counters on /metrics: only their absence is checked");
+    await page.locator("#metrics-status", { hasText: "Counters: unavailable" }).waitFor();
+    assert.equal(await row(page, 4711).locator("td.matches").textContent(), "–");
+  }
+  await screenshot(page, "trigger-live");
+
+  // 4. A filter with a syntax error: the error (with its line) shows before anything is sent ...
+  await page.click("#campaign-new");
+  await page.fill("#f-campaign-id", "4712");
+  await page.fill("#f-game", "foe");
+  await page.fill("#f-event-name", "fight");
+  await setEditorText(
+    page,
+    "filterEditor",
+    "function(event) {\n  return event.getData(.get('result') === 'loss'\n}",
+  );
+  const problem = page.locator("#campaign-problems li");
+  await problem.filter({ hasText: "syntax error" }).waitFor();
+  assert.equal((await problem.allTextContents()).length, 1);
+  assert.match((await problem.textContent()) ?? "", /^line 2, column 24: filter: syntax error/);
+  await page.locator("#filter-editor .ace_gutter-cell.ace_error", { hasText: "2" }).waitFor();
+  await screenshot(page, "syntax-error");
+  // ... and Send refuses.
+  await page.click("#campaign-send");
+  await page.locator("#campaign-result", { hasText: "Not sent" }).waitFor();
+  await screenshot(page, "syntax-error-not-sent");
+
+  // The server refuses it too, should a page skip its check.
+  const direct = await fetch(`${ui.url}/api/campaigns/4712`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      campaign_id: 4712,
+      enabled: true,
+      game: "foe",
+      event_name: "fight",
+      filter: "function(event) {\n  return event.getData(.get('result') === 'loss'\n}",
+    }),
+  });
+  assert.equal(direct.status, 422);
+  const refused = (await direct.json()) as { problems: { line?: number; message: string }[] };
+  assert.equal(refused.problems[0]?.line, 2);
+
+  // A campaign the engine rejects (written around the UI): shown with the engine's reason.
+  await produce(topics.campaign_topic, [
+    {
+      key: "4714",
+      value: JSON.stringify({
+        campaign_id: 4714,
+        enabled: true,
+        game: "foe",
+        event_name: "fight",
+        filter: "x => true",
+        end_date: "soon",
+      }),
+    },
+  ]);
+  await page
+    .locator('#rejected li[data-campaign-id="4714"]', { hasText: "end_date must be an ISO-8601 instant" })
+    .waitFor();
+  await row(page, 4714).locator(".badge", { hasText: "rejected" }).waitFor();
+
+  // 5. Fix the filter, save as 4713 (the sentinel that proves 4712 never reached the topic), disable 4711.
+  await page.fill("#f-campaign-id", "4713");
+  await setEditorText(
+    page,
+    "filterEditor",
+    "function(event) {\n  return event.getData().get('result') === 'win'\n}",
+  );
+  await page.waitForFunction(`document.querySelectorAll("#campaign-problems li").length === 0`);
+  await page.click("#campaign-send");
+  await row(page, 4713).locator(".badge", { hasText: "accepted" }).waitFor();
+  await row(page, 4711).locator("button[data-action=toggle]", { hasText: "Disable" }).click();
+  await row(page, 4711).locator("td.enabled", { hasText: "no" }).waitFor();
+  await row(page, 4711).locator(".badge", { hasText: "accepted" }).waitFor();
+  await screenshot(page, "campaigns");
+
+  // 6. Delete 4713 from the list: a tombstone on the topic, the row goes.
+  await row(page, 4713).locator("button[data-action=delete]").click();
+  await row(page, 4713).waitFor({ state: "detached" });
+  // Everything the UI wrote, in order: 4712 (syntax error) is not there, though the page and a direct
+  // request both tried before 4713 was written.
+  const written = await consumeUntil([topics.campaign_topic], (r) =>
+    r.some((x) => x.key === "4713" && x.value === null),
+  );
+  assert.deepEqual(written.map(keyAndEnabled), [
+    ["4711", true],
+    ["4714", true],
+    ["4713", true],
+    ["4711", false],
+    ["4713", "tombstone"],
+  ]);
+  await screenshot(page, "final");
+  assert.deepEqual(pageErrors, []);
+});
+
+/** Reads Server-Sent Events from `url` until stopped. */
+async function sseReader(t: TestContext, url: string) {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal });
+  assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+  const events: { event: string; data: unknown }[] = [];
+  const waiters: {
+    match: (e: { event: string; data: unknown }) => boolean;
+    resolve: (e: unknown) => void;
+  }[] = [];
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (event === undefined || data === undefined) continue;
+        const e = { event, data: JSON.parse(data) as unknown };
+        events.push(e);
+        for (const w of waiters.splice(0))
+          if (w.match(e)) w.resolve(e.data);
+          else waiters.push(w);
+      }
+    }
+  })().catch(() => undefined);
+  t.after(async () => {
+    controller.abort();
+    await reading;
+  });
+  return {
+    events,
+    next<T>(what: string, match: (e: { event: string; data: unknown }) => boolean): Promise<T> {
+      const seen = events.find(match);
+      if (seen) return Promise.resolve(seen.data as T);
+      return within(
+        WAIT_MS,
+        `server-sent event: ${what}`,
+        new Promise<T>((resolve) => waiters.push({ match, resolve: (d) => resolve(d as T) })),
+      );
+    },
+  };
+}
+
+test("web UI server API: checks before writing, refuses foreign pages, pushes changes, says when counters are missing", async (t) => {
+  const setup = engineSetup("ui-api");
+  await createEngineTopics(setup.topics);
+  t.after(() => deleteEngineTopics(setup.topics));
+  const closedPort = await freePort();
+  const ui = await startUiServer({
+    config: loadConfig({ file: setup.configPath, env: {} }).config,
+    log: createLogger("warn", { service: "rtcrm-ui-test" }),
+    port: 0,
+    host: "127.0.0.1",
+    metricsUrls: [`http://127.0.0.1:${closedPort}/metrics`],
+    metricsIntervalMs: 200,
+  });
+  t.after(() => within(30_000, "ui close", ui.close()));
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const r = await fetch(ui.url + path, {
+      method,
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+    });
+    return {
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown> & {
+        problems?: { message: string; line?: number; column?: number; where?: string }[];
+      },
+    };
+  };
+  const live = await sseReader(t, `${ui.url}/api/live`);
+  const snapshot = await live.next<{
+    topics: { campaign_topic: string };
+    metrics: { available: boolean; problem: string };
+  }>("snapshot", (e) => e.event === "snapshot");
+  assert.equal(snapshot.topics.campaign_topic, setup.topics.campaign_topic);
+  await live.next(
+    "kafka connected",
+    (e) => e.event === "kafka" && (e.data as { connected: boolean }).connected,
+  );
+  // No engine answers on the metrics URL: the page is told why, not shown zeros.
+  type Metrics = { available: boolean; problem: string };
+  let metrics: Metrics | undefined;
+  for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; await sleep(100)) {
+    metrics = (await call("GET", "/api/state")).body.metrics as Metrics;
+    if (metrics.problem !== "not read yet") break;
+  }
+  assert.equal(metrics?.available, false);
+  assert.match(metrics?.problem ?? "", /connection refused/);
+
+  const good = exampleCampaign(Date.now());
+  const bad = {
+    ...good,
+    campaign_id: 4712,
+    start_date: "tomorrow",
+    filter: "function(event) {\n  return require('fs')\n}",
+  };
+  assert.deepEqual((await call("POST", "/api/check", good)).body, { ok: true, problems: [] });
+  const checked = await call("POST", "/api/check", bad);
+  assert.equal(checked.body.ok, false);
+  assert.deepEqual(
+    checked.body.problems?.map((p) => [p.where, p.line, p.column]),
+    [
+      ["campaign", undefined, undefined],
+      ["filter", 2, 10],
+    ],
+  );
+  assert.equal((await call("POST", "/api/check", "{ not json")).body.ok, false);
+
+  // Nothing is written for a campaign that fails its check, a foreign page, a body not sent as JSON, or an id
+  // that differs from the URL's.
+  assert.equal((await call("PUT", "/api/campaigns/4712", bad)).status, 422);
+  assert.equal(
+    (await call("PUT", "/api/campaigns/4711", good, { origin: "http://evil.example" })).status,
+    403,
+  );
+  assert.equal(
+    (await call("DELETE", "/api/campaigns/4711", undefined, { origin: "http://evil.example" })).status,
+    403,
+  );
+  const plain = await fetch(`${ui.url}/api/campaigns/4711`, {
+    method: "PUT",
+    headers: { "content-type": "text/plain" },
+    body: JSON.stringify(good),
+  });
+  assert.equal(plain.status, 415);
+  assert.equal((await call("PUT", "/api/campaigns/4713", good)).status, 400);
+  assert.equal((await call("GET", "/api/nothing")).status, 404);
+
+  // A good one is written, and every open page hears of it from the topic.
+  assert.deepEqual((await call("PUT", "/api/campaigns/4711", good)).body, { ok: true, campaignId: 4711 });
+  const pushed = await live.next<{ entry: { value: unknown; source: string } }>(
+    "campaign 4711",
+    (e) => e.event === "campaign" && (e.data as { campaignId: number }).campaignId === 4711,
+  );
+  assert.deepEqual(pushed.entry.value, good);
+  assert.equal(pushed.entry.source, `${setup.topics.campaign_topic}/0/0`);
+  // The next example does not overwrite it.
+  assert.equal((await call("GET", "/api/examples/campaign")).body.campaign_id, 4712);
+  assert.equal((await call("DELETE", "/api/campaigns/4711")).status, 200);
+  await live.next(
+    "campaign 4711 deleted",
+    (e) => e.event === "campaign" && (e.data as { entry: unknown }).entry === null,
+  );
+  const campaignRecords = await consumeUntil([setup.topics.campaign_topic], (r) => r.length >= 2);
+  assert.deepEqual(campaignRecords.map(keyAndEnabled), [
+    ["4711", true],
+    ["4711", "tombstone"],
+  ]);
+
+  // Events: what the engine would dead-letter is refused with its reason; a good one goes out on one line.
+  const notObject = await call("POST", "/api/events", "[1]");
+  assert.equal(notObject.status, 422);
+  assert.match(notObject.body.problems?.[0]?.message ?? "", /not a JSON object/);
+  const noGame = await call("POST", "/api/events", { event_name: "fight" });
+  assert.equal(noGame.body.problems?.[0]?.message, "game is missing");
+  const event = { ...exampleEvent(Date.now()), player_id: "__BIG__" };
+  const pretty = JSON.stringify(event, null, 2).replace('"__BIG__"', "123456789012345678901");
+  const sent = await call("POST", "/api/events", pretty);
+  assert.equal(sent.status, 200);
+  assert.equal(sent.body.partition, 0);
+  const [record] = await consumeUntil([setup.topics.event_topic], (r) => r.length >= 1);
+  assert.equal(record?.value, JSON.stringify(event).replace('"__BIG__"', "123456789012345678901"));
+});
