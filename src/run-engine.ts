@@ -1,9 +1,12 @@
-// The engine as a process: arguments, configuration, engine, signals. Used by `rtcrm run` and src/main.ts.
+// The engine as a process: arguments, configuration, HTTP endpoints, engine, signals. Used by `rtcrm run` and
+// src/main.ts.
 import { parseArgs } from "node:util";
-import { loadConfig } from "./config/config.js";
+import { loadConfig, type Config } from "./config/config.js";
 import { Engine } from "./engine.js";
 import { ConfigError, errorMessage } from "./errors.js";
-import { createLogger } from "./logging/logger.js";
+import { createLogger, type Logger } from "./logging/logger.js";
+import { EngineMetrics } from "./metrics/engine-metrics.js";
+import { ENDPOINT_PATHS, HttpEndpoints } from "./metrics/http-server.js";
 
 export const ENGINE_USAGE = `usage: rtcrm-engine [--config path/to/config.json]
 
@@ -44,6 +47,21 @@ export async function runEngine(argv: string[]): Promise<number> {
   const log = createLogger(config.log_level, { service: "rtcrm" });
   for (const w of warnings) log.warn(w);
 
+  // Metrics exist only when they can be read: with the endpoints off, the pipeline gets no hooks at all.
+  const metrics = config.http_port === 0 ? undefined : new EngineMetrics({ log });
+  let endpoints: HttpEndpoints | undefined;
+  if (metrics) {
+    try {
+      endpoints = await listen(config, metrics, log);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+  }
+
   let engine: Engine | undefined;
   let stopRequested = false;
   const stop = async (signal: string): Promise<void> => {
@@ -57,7 +75,10 @@ export async function runEngine(argv: string[]): Promise<number> {
       );
       process.exit(1);
     }, config.shutdown_timeout_ms + 5_000).unref();
+    metrics?.readiness.markStopping();
     const clean = engine ? await engine.stop() : true;
+    // Closed last: /metrics and /readyz ("stopping") answer while in-flight events drain.
+    await endpoints?.close(HTTP_CLOSE_TIMEOUT_MS);
     if (clean) {
       log.info("stopped cleanly");
       process.exit(0);
@@ -71,13 +92,40 @@ export async function runEngine(argv: string[]): Promise<number> {
   process.on("SIGINT", () => void stop("SIGINT"));
 
   try {
-    engine = await Engine.start(config, log);
+    engine = await Engine.start(config, log, undefined, metrics?.hooks);
   } catch (error) {
     log.error("engine failed to start", {
       error: errorMessage(error),
       code: (error as { code?: string }).code,
     });
+    await endpoints?.close(HTTP_CLOSE_TIMEOUT_MS);
     return 1;
   }
+  if (metrics) {
+    metrics.attach(engine.parts);
+    metrics.readiness.markStarted();
+  }
   return -1; // keep running until a signal
+}
+
+/** How long a stop waits for HTTP requests still running before it cuts their connections. */
+const HTTP_CLOSE_TIMEOUT_MS = 2_000;
+
+async function listen(config: Config, metrics: EngineMetrics, log: Logger): Promise<HttpEndpoints> {
+  const endpoints = await HttpEndpoints.listen(
+    config.http_host,
+    config.http_port,
+    {
+      metrics: () => metrics.text(),
+      metricsContentType: metrics.contentType,
+      readiness: () => metrics.readiness.report(),
+    },
+    log.child({ component: "http" }),
+  );
+  log.info("http endpoints listening", {
+    host: config.http_host,
+    port: endpoints.port,
+    paths: ENDPOINT_PATHS,
+  });
+  return endpoints;
 }

@@ -17,6 +17,12 @@ export interface FilterOutcome {
   readonly fuelUsed: number;
   /** For threw/bad-event/watchdog: what happened, e.g. the thrown value as text. */
   readonly message?: string;
+  /**
+   * Wall-clock time of the filter call in the worker, in microseconds (the sandbox call alone, without building
+   * the event's projection, which filters reading the same fields share). Absent when no call completed
+   * (watchdog, a failed worker).
+   */
+  readonly micros?: number;
 }
 
 /** Why a campaign was not even asked: the rules before the filter (SEED.md, evaluation steps 1-5). */

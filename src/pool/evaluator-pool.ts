@@ -48,6 +48,9 @@ class Lane {
   readonly known = new Set<string>();
   running = false;
   readonly waiting: (() => void)[] = [];
+  /** Time this lane held a task (sent, running or returning), finished spans only; and when the current one began. */
+  busyMs = 0;
+  busySince = 0;
   constructor(readonly pool: Piscina<WireTask | LoadTask, BatchResult>) {}
   get load(): number {
     return (this.running ? 1 : 0) + this.waiting.length;
@@ -100,6 +103,17 @@ export class EvaluatorPool extends EventEmitter {
 
   get utilization(): number {
     return this.#lanes.reduce((n, l) => n + l.pool.utilization, 0) / this.#lanes.length;
+  }
+
+  /**
+   * Milliseconds the workers have spent holding a task since the pool started, summed over workers, the running
+   * tasks included up to now: the difference of two readings over their interval times `workers` is the busy
+   * share (piscina's own utilization averages over the pool's whole life, which hides a recent change).
+   */
+  busyTimeMs(now = performance.now()): number {
+    let ms = 0;
+    for (const lane of this.#lanes) ms += lane.busyMs + (lane.running ? now - lane.busySince : 0);
+    return ms;
   }
 
   /** Outcomes per event and candidate. Rejects only when the pool is closed. */
@@ -198,6 +212,7 @@ export class EvaluatorPool extends EventEmitter {
       { signal: AbortSignal.timeout(this.#watchdogMs) },
     );
     for (const key of result.evicted) lane.known.delete(key);
+    if (result.micros) attachMicros(result.outcomes, result.micros);
     return result;
   }
 
@@ -206,6 +221,7 @@ export class EvaluatorPool extends EventEmitter {
       return Promise.reject(new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed"));
     if (!lane.running) {
       lane.running = true;
+      lane.busySince = performance.now();
       return Promise.resolve();
     }
     return new Promise((resolve) => lane.waiting.push(resolve));
@@ -214,7 +230,10 @@ export class EvaluatorPool extends EventEmitter {
   #release(lane: Lane): void {
     const next = lane.waiting.shift();
     if (next) next();
-    else lane.running = false;
+    else {
+      lane.running = false;
+      lane.busyMs += performance.now() - lane.busySince;
+    }
   }
 
   /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */
@@ -239,6 +258,16 @@ export class EvaluatorPool extends EventEmitter {
       clearTimeout(timer);
     }
   }
+}
+
+/** Sets each filter call's time on its outcome (the objects are fresh from the thread boundary, ours to change). */
+function attachMicros(rows: Outcome[][], micros: Float64Array): void {
+  let k = 0;
+  for (const row of rows)
+    for (const outcome of row) {
+      const took = micros[k++] as number;
+      if (!Number.isNaN(took)) (outcome as { micros?: number }).micros = took; // NaN: no filter ran
+    }
 }
 
 function isAbort(error: unknown): boolean {

@@ -55,6 +55,12 @@ export interface BatchResult {
   readonly threadId: number;
   /** versionKeys the worker unloaded during the task: they must be sent whole again. */
   readonly evicted: readonly string[];
+  /**
+   * Per outcome in row order (event by event, candidate by candidate), the filter call's microseconds; NaN where
+   * no filter ran (skipped). The pool sets them on the outcomes on receipt: one typed array crosses the thread
+   * boundary for a fraction of what a field on every outcome object costs to clone.
+   */
+  readonly micros?: Float64Array;
 }
 
 /** The message of the error a worker throws for a versionKey it does not hold. */

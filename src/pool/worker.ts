@@ -78,6 +78,10 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
   const evicted: string[] = [];
   const filters = task.filters.map((f) => resolve(f, evicted));
   const outcomes: Outcome[][] = [];
+  let calls = 0;
+  for (const event of task.events) calls += event.candidates.length;
+  const micros = new Float64Array(calls);
+  let k = 0;
   for (const event of task.events) {
     const row: Outcome[] = [];
     const view = new EventView(event.json);
@@ -85,17 +89,23 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
     for (const index of event.candidates) {
       const ref = filters[index];
       if (!ref) throw new Error(`batch refers to filter ${index} of ${filters.length}`);
+      let took = Number.NaN;
       row.push(
         evaluateCampaign(ref.campaign, head, event.nowMs, () => {
           link(ref);
-          return sandbox.evaluate(ref.campaign.versionKey, view.for(ref), {
+          const input = view.for(ref);
+          const started = performance.now();
+          const outcome = sandbox.evaluate(ref.campaign.versionKey, input, {
             fuel: ref.fuel,
             memoryBytes: ref.memoryBytes,
           });
+          took = (performance.now() - started) * 1000;
+          return outcome;
         }),
       );
+      micros[k++] = took;
     }
     outcomes.push(row);
   }
-  return { outcomes, threadId, evicted: trim(evicted) };
+  return { outcomes, threadId, evicted: trim(evicted), micros };
 }

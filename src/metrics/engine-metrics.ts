@@ -1,0 +1,191 @@
+// The engine's metrics. Per-event and per-outcome figures come from the pipeline's own counters and from plain
+// tallies filled by the pipeline hooks, read when scraped, so the hot path never touches a labelled metric.
+// Engine-wide metrics and the process metrics live in a prom-client registry; the per-campaign families are
+// written from the tallies directly (campaign-exposition.ts says why).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { errorMessage } from "../errors.js";
+import type { PipelineCounters, PipelineHooks } from "../events/event-pipeline.js";
+import type { Logger } from "../logging/logger.js";
+import { renderCampaignMetrics } from "./campaign-exposition.js";
+import { CampaignTallies } from "./campaign-tallies.js";
+import { parseConsumerStats } from "./kafka-stats.js";
+import { METRIC_NAMES } from "./metric-names.js";
+import { Readiness } from "./readiness.js";
+import { UtilizationMeter } from "./utilization.js";
+
+export { METRIC_NAMES };
+
+/** Prefix of prom-client's default process metrics (rtcrm_process_cpu_seconds_total, ...). */
+export const PROCESS_METRICS_PREFIX = "rtcrm_";
+
+/** How often the events consumer reports statistics (lag, broker states). */
+export const STATS_INTERVAL_MS = 2_000;
+
+/** Missing this many statistics in a row makes Kafka count as unreachable. */
+const STATS_MISSED_BEFORE_STALE = 3;
+
+const COMMIT_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What the metrics read from a started engine (EngineParts has all of it). */
+export interface MeteredParts {
+  readonly campaigns: {
+    readonly size: number;
+    all(): Iterable<{ readonly campaign: { readonly campaignId: number } }>;
+  };
+  readonly pool: { readonly workers: number; readonly queued: number; busyTimeMs(now?: number): number };
+  readonly pipeline: { readonly counters: PipelineCounters };
+}
+
+export interface EngineMetricsOptions {
+  readonly log?: Logger;
+  /** Wall clock of the readiness checks (epoch ms). */
+  readonly now?: () => number;
+  /** Monotonic clock of the pool's busy time (performance.now() in ms). */
+  readonly monotonic?: () => number;
+  /** prom-client's default process metrics; on unless a test turns them off. */
+  readonly processMetrics?: boolean;
+}
+
+export class EngineMetrics {
+  readonly registry = new Registry();
+  readonly readiness: Readiness;
+  readonly #tallies = new CampaignTallies();
+  readonly #log: Logger | undefined;
+  readonly #monotonic: () => number;
+  readonly #lag: Gauge<"topic" | "partition">;
+  readonly #commitLatency: Histogram;
+  #parts: MeteredParts | undefined;
+  #utilization: UtilizationMeter | undefined;
+  #badStatsLogged = false;
+
+  /** Hooks for Engine.start: outcomes into the tallies, commit round trips, consumer statistics. */
+  readonly hooks: PipelineHooks = {
+    onOutcome: (active, outcome) => this.#tallies.record(active.campaign.campaignId, outcome),
+    onCommitted: (ms) => this.#commitLatency.observe(ms / 1000),
+    onStats: (json) => this.#onStats(json),
+    statsIntervalMs: STATS_INTERVAL_MS,
+  };
+
+  constructor(options: EngineMetricsOptions = {}) {
+    this.#log = options.log;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+    this.readiness = new Readiness(STATS_INTERVAL_MS * STATS_MISSED_BEFORE_STALE + 1_000, options.now);
+    const registers = [this.registry];
+    const parts = (): MeteredParts | undefined => this.#parts;
+
+    const fromCounters = (name: string, help: string, read: (c: PipelineCounters) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          const p = parts();
+          if (p) this.inc(read(p.pipeline.counters));
+        },
+      });
+    };
+    fromCounters(METRIC_NAMES.eventsConsumed, "Events read from the events topic", (c) => c.consumed);
+    fromCounters(
+      METRIC_NAMES.triggersProduced,
+      "Trigger records sent to the trigger topic",
+      (c) => c.triggers,
+    );
+    fromCounters(
+      METRIC_NAMES.deadLettered,
+      "Malformed events sent to the dead-letter topic",
+      (c) => c.deadLettered,
+    );
+
+    new Gauge({
+      name: METRIC_NAMES.poolQueueDepth,
+      help: "Batches waiting for a worker",
+      registers,
+      collect() {
+        this.set(parts()?.pool.queued ?? 0);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.poolWorkers,
+      help: "Evaluation worker threads",
+      registers,
+      collect() {
+        this.set(parts()?.pool.workers ?? 0);
+      },
+    });
+    const utilization = (): number => {
+      const p = parts();
+      if (!p || !this.#utilization) return 0;
+      const now = this.#monotonic();
+      return this.#utilization.read(now, p.pool.busyTimeMs(now), p.pool.workers);
+    };
+    new Gauge({
+      name: METRIC_NAMES.poolUtilization,
+      help: "Share of the workers' time spent on batches since the previous scrape (0..1)",
+      registers,
+      collect() {
+        this.set(utilization());
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.campaignsActive,
+      help: "Campaigns in the active set",
+      registers,
+      collect() {
+        this.set(parts()?.campaigns.size ?? 0);
+      },
+    });
+    this.#lag = new Gauge({
+      name: METRIC_NAMES.consumerLag,
+      help: "Messages between the committed offset and the end of each assigned partition (librdkafka statistics)",
+      labelNames: ["topic", "partition"] as const,
+      registers,
+    });
+    this.#commitLatency = new Histogram({
+      name: METRIC_NAMES.commitLatencySeconds,
+      help: "Round trip of an offset commit",
+      buckets: COMMIT_BUCKETS_SECONDS,
+      registers,
+    });
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: PROCESS_METRICS_PREFIX });
+  }
+
+  /** From now on the gauges and counters read this started engine. */
+  attach(parts: MeteredParts): void {
+    this.#parts = parts;
+    const now = this.#monotonic();
+    this.#utilization = new UtilizationMeter(now, parts.pool.busyTimeMs(now));
+  }
+
+  /** The Prometheus text of every metric: the registry's, then the per-campaign families. */
+  async text(): Promise<string> {
+    const engineWide = await this.registry.metrics();
+    const active: number[] = [];
+    for (const a of this.#parts?.campaigns.all() ?? []) active.push(a.campaign.campaignId);
+    return `${engineWide}\n${renderCampaignMetrics(this.#tallies, active)}`;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #onStats(json: string): void {
+    let stats;
+    try {
+      stats = parseConsumerStats(json);
+    } catch (error) {
+      if (!this.#badStatsLogged) {
+        this.#badStatsLogged = true;
+        this.#log?.warn("librdkafka statistics not understood; consumer lag not reported", {
+          error: errorMessage(error),
+        });
+      }
+      return;
+    }
+    this.readiness.kafkaStats(stats);
+    this.#lag.reset();
+    for (const { topic, partition, lag } of stats.lags)
+      this.#lag.set({ topic, partition: String(partition) }, lag);
+  }
+}
