@@ -97,6 +97,8 @@ try {
       verify("engine", w, engine);
       const pass = await runPassthrough(w);
       verify("pass-through", w, pass);
+      const eos = await runEngine(w, { delivery: "exactly-once" }, "end-to-end: engine, exactly-once");
+      verify("engine, exactly-once", w, eos);
       maxPerSec = engine.eventsPerSec;
       results.endToEnd = {
         events: w.events,
@@ -105,7 +107,9 @@ try {
         triggers: w.expectedTriggers,
         engine,
         passthrough: pass,
+        exactlyOnce: eos,
         ratio: engine.eventsPerSec / pass.eventsPerSec,
+        exactlyOnceRatio: eos.eventsPerSec / engine.eventsPerSec,
       };
       const row = (name: string, r: typeof engine): Row => ({
         run: name,
@@ -120,10 +124,19 @@ try {
           `2. End to end: ${w.events.toLocaleString("en-US")} events (${(w.bytes / w.events).toFixed(0)} bytes avg), 20 campaigns, ${availableParallelism() - 1} worker(s)`,
           [
             row("engine", engine),
+            row("engine, exactly-once (transactions)", eos),
             row("pass-through (I/O ceiling)", pass),
             {
               run: "engine / pass-through",
               "events/s": engine.eventsPerSec / pass.eventsPerSec,
+              "MB/s": "",
+              seconds: "",
+              triggers: "",
+              "peak RSS MiB": "",
+            },
+            {
+              run: "exactly-once / at-least-once",
+              "events/s": eos.eventsPerSec / engine.eventsPerSec,
               "MB/s": "",
               seconds: "",
               triggers: "",

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EngineProcess } from "../../test/helpers/engine-process.js";
+import { scanToEnd } from "../../test/helpers/kafka.js";
 import { ExpectedTriggers } from "../lib/expected.js";
 import {
   bootstrap,
@@ -159,8 +160,17 @@ export async function runEngine(
   whileRunning?: () => Promise<void>,
 ): Promise<RunResult> {
   const group = `${w.id}-engine-${randomUUID().slice(0, 6)}`;
-  const triggerTopic = `${w.topics.triggers}`;
-  const before = await recordCount(triggerTopic);
+  // Exactly-once: triggers to a topic of their own, counted by reading it (its offsets include the
+  // transaction markers, so offsets do not count records).
+  const exactlyOnce = extra.delivery === "exactly-once";
+  const triggerTopic = exactlyOnce
+    ? `${w.topics.triggers}-eos-${randomUUID().slice(0, 6)}`
+    : w.topics.triggers;
+  if (exactlyOnce)
+    await createTopic(triggerTopic, EVENT_PARTITIONS, { "message.timestamp.type": "LogAppendTime" });
+  const count = (): Promise<number> =>
+    exactlyOnce ? scanToEnd(triggerTopic, () => undefined, 600_000, bootstrap) : recordCount(triggerTopic);
+  const before = exactlyOnce ? 0 : await count();
   progress(`${label}: ${w.events.toLocaleString("en-US")} events, ${w.campaigns} campaigns`);
   const spawned = Date.now();
   const engine = new EngineProcess(engineConfig(w, group, triggerTopic, extra));
@@ -170,7 +180,7 @@ export async function runEngine(
     const t0 = Math.max(started, assigned);
     const done = await waitCommitted(group, w.topics.events, await endOffsets(w.topics.events), 1_800_000);
     const rss = peakRss(engine.child.pid);
-    const triggers = (await recordCount(triggerTopic)) - before;
+    const triggers = (await count()) - before;
     const seconds = (done - t0) / 1000;
     await whileRunning?.();
     return {
@@ -182,6 +192,7 @@ export async function runEngine(
     };
   } finally {
     await engine.stop("SIGTERM").catch(() => engine.stop("SIGKILL"));
+    if (exactlyOnce) await deleteTopics([triggerTopic]);
   }
 }
 

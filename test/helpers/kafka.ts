@@ -158,9 +158,21 @@ export function triggerKey(r: Received): string {
  * of open or aborted transactions are not returned). For counting what a topic holds once writers stopped.
  */
 export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<Received[]> {
+  const received: Received[] = [];
+  await scanToEnd(topic, (r) => received.push(r), timeoutMs);
+  return received;
+}
+
+/** Like readToEnd, one record at a time (for topics too large to hold); resolves with the record count. */
+export async function scanToEnd(
+  topic: string,
+  onRecord: (r: Received) => void,
+  timeoutMs = 60_000,
+  servers = bootstrapServers,
+): Promise<number> {
   const consumer = new rdkafka.KafkaConsumer(
     {
-      "bootstrap.servers": bootstrapServers,
+      "bootstrap.servers": servers,
       "group.id": `test-reader-${randomUUID()}`,
       "enable.auto.commit": false,
       "enable.partition.eof": true,
@@ -172,7 +184,7 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<Rece
   await new Promise<void>((resolve, reject) =>
     consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())),
   );
-  const received: Received[] = [];
+  let count = 0;
   try {
     const partitions = await new Promise<number[]>((resolve, reject) =>
       consumer.getMetadata({ topic, timeout: 10_000 }, (err, md) =>
@@ -193,7 +205,8 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<Rece
       for (const m of batch) {
         const headers: Record<string, string> = {};
         for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = String(v);
-        received.push({
+        count++;
+        onRecord({
           topic: m.topic,
           partition: m.partition,
           offset: m.offset,
@@ -204,7 +217,7 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<Rece
         });
       }
     }
-    return received;
+    return count;
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
