@@ -117,6 +117,7 @@ export class EventPipeline {
   #commitTimer: NodeJS.Timeout | undefined;
   #lastBrokerError = 0;
   #commitStartedAt = 0;
+  #finalCommitDone = false;
   /** Exactly-once mode: offsets are committed inside producer transactions. */
   readonly #txn: TransactionalCommits | null;
 
@@ -444,8 +445,11 @@ export class EventPipeline {
         // At-least-once: commit what is done; in-flight work of the revoked partitions is dropped (the next
         // owner re-reads it from the committed offset, with the same trigger ids). Exactly-once: abort the
         // open transaction instead, so the next owner's work is the only one that becomes visible.
-        if (this.#txn) void this.#txn.abort("partitions revoked");
-        else this.#commit(true);
+        // Once stopped, the final commit is done: the revoke of the disconnect has nothing left to commit.
+        if (!this.#finalCommitDone) {
+          if (this.#txn) void this.#txn.abort("partitions revoked");
+          else this.#commit(true);
+        }
         for (const tp of assignment) {
           const ps = this.#partitions.get(tp.partition);
           if (ps) ps.revoked = true;
@@ -528,6 +532,7 @@ export class EventPipeline {
     clearInterval(this.#commitTimer);
     if (this.#txn) clean = (await this.#commitTransaction()) && clean;
     else this.#commit(true);
+    this.#finalCommitDone = true;
     await disconnectConsumer(this.#consumer, Math.max(1_000, deadline - Date.now()));
     return clean;
   }
