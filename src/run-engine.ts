@@ -1,7 +1,7 @@
 // The engine as a process: arguments, configuration, HTTP endpoints, engine, signals. Used by `rtcrm run` and
 // src/main.ts.
 import { parseArgs } from "node:util";
-import { loadConfig, type Config } from "./config/config.js";
+import { loadConfigOrReport, type Config } from "./config/config.js";
 import { Engine } from "./engine.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createLogger, type Logger } from "./logging/logger.js";
@@ -33,16 +33,8 @@ export async function runEngine(argv: string[]): Promise<number> {
     process.stdout.write(ENGINE_USAGE + "\n");
     return 0;
   }
-  let loaded;
-  try {
-    loaded = loadConfig(args.values.config === undefined ? {} : { file: args.values.config });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const loaded = loadConfigOrReport(args.values.config);
+  if (!loaded) return 2;
   const { config, warnings } = loaded;
   const log = createLogger(config.log_level, { service: "rtcrm" });
   for (const w of warnings) log.warn(w);

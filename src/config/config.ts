@@ -196,3 +196,17 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
 export function fuelFor(config: Config, campaignId: number): number {
   return config.fuel_overrides[String(campaignId)] ?? config.fuel_per_evaluation;
 }
+
+/**
+ * loadConfig for a process entry: an invalid configuration is written to stderr (every problem) and gives
+ * null, for the caller to exit with code 2.
+ */
+export function loadConfigOrReport(file: string | undefined): LoadedConfig | null {
+  try {
+    return loadConfig(file === undefined ? {} : { file });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return null;
+  }
+}

@@ -1,8 +1,8 @@
 // The web UI as a process: options, configuration, server, signals. Kafka and the topics come from the
 // engine's configuration, so one config file serves both.
 import { parseArgs } from "node:util";
-import { loadConfig, type Config } from "../config/config.js";
-import { ConfigError, errorMessage } from "../errors.js";
+import { loadConfigOrReport, type Config } from "../config/config.js";
+import { errorMessage } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { startUiServer } from "./ui-server.js";
 
@@ -84,16 +84,8 @@ export async function runUi(argv: string[]): Promise<number> {
     process.stdout.write(UI_USAGE + "\n");
     return 0;
   }
-  let loaded;
-  try {
-    loaded = loadConfig(options.configFile === undefined ? {} : { file: options.configFile });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const loaded = loadConfigOrReport(options.configFile);
+  if (!loaded) return 2;
   const { config, warnings } = loaded;
   const log = createLogger(config.log_level, { service: "rtcrm-ui" });
   for (const w of warnings) log.warn(w);
