@@ -105,11 +105,19 @@ export class CampaignReader {
     this.#producer.send(
       {
         topic: this.#config.campaign_status_topic,
-        key: status.campaign_id === null ? null : String(status.campaign_id),
+        // The status topic is compacted, so every record needs a key: a record without a readable
+        // campaign id is keyed by where it came from.
+        key: status.campaign_id === null ? status.source : String(status.campaign_id),
         value: Buffer.from(JSON.stringify(status)),
         headers: [],
       },
-      () => undefined,
+      (error) => {
+        if (error)
+          this.#log.error("status record refused by Kafka; the campaign itself is applied", {
+            ...fields,
+            error: errorMessage(error),
+          });
+      },
     );
     for (const l of this.#listeners) l(status);
   }

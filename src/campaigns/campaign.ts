@@ -42,12 +42,20 @@ export function parseInstant(text: string): number | null {
   return ms;
 }
 
+/** Longest part of a wrong value quoted back in a reason (a status record must stay well under 1 MB). */
+const QUOTE_MAX = 200;
+
 function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  return typeof value === "string"
-    ? `the string ${JSON.stringify(value)}`
-    : `${typeof value} ${String(value)}`;
+  if (typeof value === "string") {
+    const quoted = JSON.stringify(value.length > QUOTE_MAX ? value.slice(0, QUOTE_MAX) : value);
+    return value.length > QUOTE_MAX
+      ? `the string ${quoted.slice(0, -1)}…" (${value.length} characters)`
+      : `the string ${quoted}`;
+  }
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
 }
 
 /**
@@ -77,7 +85,7 @@ export function parseCampaign(record: unknown): CampaignParse {
   for (const field of ["game", "event_name", "filter"] as const) {
     const v = r[field];
     if (typeof v !== "string" || v.trim() === "") {
-      reasons.push(`${field} must be a non-empty string, got ${v === undefined ? "nothing" : describe(v)}`);
+      reasons.push(`${field} must be a non-empty string, got ${describe(v)}`);
     }
   }
   const dates: Record<"start_date" | "end_date", number | null> = { start_date: null, end_date: null };

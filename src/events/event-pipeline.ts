@@ -53,6 +53,8 @@ interface EventMeta {
   readonly playerKey: string | null;
   readonly json: string;
   readonly campaigns: readonly ActiveCampaign[];
+  /** The record as consumed, for the dead-letter topic should Kafka refuse one of its triggers for good. */
+  readonly record: Pick<rdkafka.Message, "topic" | "partition" | "offset" | "key" | "value" | "headers">;
 }
 
 interface Building {
@@ -118,6 +120,7 @@ export class EventPipeline {
   #lastBrokerError = 0;
   #commitStartedAt = 0;
   #finalCommitDone = false;
+  #transactionCommitting = false;
   /** Exactly-once mode: offsets are committed inside producer transactions. */
   readonly #txn: TransactionalCommits | null;
 
@@ -178,8 +181,9 @@ export class EventPipeline {
     await connectConsumer(this.#consumer, connectTimeoutMs);
     this.#consumer.subscribe([this.#config.event_topic]);
     this.#commitTimer = setInterval(() => {
-      if (this.#txn) void this.#commitTransaction();
-      else this.#commit();
+      // A transaction commit slower than the interval is not queued up behind itself.
+      if (this.#txn && !this.#transactionCommitting) void this.#commitTransaction();
+      else if (!this.#txn) this.#commit();
     }, this.#config.commit_interval_ms);
     this.#loop = this.#run();
     this.#log.info("consuming events", {
@@ -263,7 +267,7 @@ export class EventPipeline {
         return index;
       });
       b.events.push({ json: event.json, game: event.game, eventName: event.eventName, nowMs, candidates });
-      b.metas.push({ offset: m.offset, playerKey: event.playerKey, json: event.json, campaigns });
+      b.metas.push({ offset: m.offset, playerKey: event.playerKey, json: event.json, campaigns, record: m });
       touched.add(ps);
       if (b.events.length >= this.#config.batch_size) this.#flush(ps);
     }
@@ -309,6 +313,7 @@ export class EventPipeline {
       }
       const source = { topic: ps.topic, partition: ps.partition, offset: meta.offset };
       let waiting = matched.length;
+      let refused: string | null = null;
       for (const active of matched) {
         this.counters.triggers++;
         this.#producer.send(
@@ -322,8 +327,13 @@ export class EventPipeline {
               { [HEADER_SOURCE]: sourceHeader(source) },
             ],
           },
-          () => {
-            if (--waiting === 0 && !ps.revoked) ps.offsets.done(meta.offset);
+          (error) => {
+            if (error) refused ??= `campaign ${active.campaign.campaignId}: ${errorMessage(error)}`;
+            if (--waiting > 0 || ps.revoked) return;
+            // A trigger Kafka can never take (e.g. over its size limit) sends the event to the dead letters,
+            // rather than holding its partition back for ever.
+            if (refused) this.#deadLetter(ps, meta.record, `a trigger was refused by Kafka (${refused})`);
+            else ps.offsets.done(meta.offset);
           },
         );
       }
@@ -339,7 +349,7 @@ export class EventPipeline {
     ps.chain = ps.chain.then(() => this.#deadLetter(ps, m, reason));
   }
 
-  #deadLetter(ps: PartitionState, m: rdkafka.Message, reason: string): void {
+  #deadLetter(ps: PartitionState, m: EventMeta["record"], reason: string): void {
     if (ps.revoked) return;
     this.counters.deadLettered++;
     this.#hooks.onDeadLetter?.(reason);
@@ -347,7 +357,8 @@ export class EventPipeline {
     this.#producer.send(
       {
         topic: this.#config.dead_letter_topic,
-        key: m.key ?? null,
+        // An empty key stays empty (the client would send an empty Buffer as no key at all).
+        key: m.key !== undefined && m.key !== null && m.key.length === 0 ? "" : (m.key ?? null),
         value: m.value ?? Buffer.alloc(0),
         headers: [
           ...(m.headers ?? []),
@@ -357,7 +368,16 @@ export class EventPipeline {
           { [DLQ_HEADERS.offset]: String(m.offset) },
         ],
       },
-      () => {
+      (error) => {
+        // Refused for good as well: nowhere is left to put the event. Say where it was, and go on.
+        if (error)
+          this.#log.error("dead-letter record refused by Kafka; the event is skipped", {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            reason,
+            error: errorMessage(error),
+          });
         if (!ps.revoked) ps.offsets.done(m.offset);
       },
     );
@@ -398,15 +418,18 @@ export class EventPipeline {
   async #commitTransaction(): Promise<boolean> {
     if (!this.#txn) return false;
     let started = 0;
-    const result = await this.#txn.commit(() => {
-      started = Date.now();
-      const offsets: rdkafka.TopicPartitionOffset[] = [];
-      for (const ps of this.#partitions.values()) {
-        const offset = ps.offsets.toCommit();
-        if (offset !== null) offsets.push({ topic: ps.topic, partition: ps.partition, offset });
-      }
-      return offsets;
-    });
+    this.#transactionCommitting = true;
+    const result = await this.#txn
+      .commit(() => {
+        started = Date.now();
+        const offsets: rdkafka.TopicPartitionOffset[] = [];
+        for (const ps of this.#partitions.values()) {
+          const offset = ps.offsets.toCommit();
+          if (offset !== null) offsets.push({ topic: ps.topic, partition: ps.partition, offset });
+        }
+        return offsets;
+      })
+      .finally(() => (this.#transactionCommitting = false));
     if (result === "aborted") {
       this.#rewind();
       return false;

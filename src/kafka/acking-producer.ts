@@ -28,6 +28,18 @@ export interface AckingProducerOptions {
 
 const QUEUE_FULL = rdkafka.CODES.ERRORS.ERR__QUEUE_FULL;
 
+/** Refusals that sending again cannot cure: the sender is told (ack with the error) instead. */
+const PERMANENT = new Set<number>([
+  rdkafka.CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE,
+  rdkafka.CODES.ERRORS.ERR_RECORD_LIST_TOO_LARGE,
+  rdkafka.CODES.ERRORS.ERR_INVALID_RECORD,
+]);
+
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" && PERMANENT.has(code);
+}
+
 export class AckingProducer {
   readonly #producer: rdkafka.Producer;
   readonly #log: Logger;
@@ -91,7 +103,8 @@ export class AckingProducer {
 
   /**
    * Sends `record`; `ack` is called once, when the broker acknowledged it (at-least-once: it is re-sent
-   * until then; transactional: acknowledged means written into the open transaction).
+   * until then; transactional: acknowledged means written into the open transaction), or with the error
+   * when Kafka refuses it for good (too large, invalid for the topic): sending it again could not help.
    */
   send(record: OutRecord, ack: Ack): void {
     const item = { record, ack, epoch: this.#epoch };
@@ -125,8 +138,10 @@ export class AckingProducer {
         this.#scheduleRetry();
         return;
       }
-      // A record librdkafka refuses outright (e.g. larger than message.max.bytes) is not acknowledged:
-      // the event stays uncommitted and the operator is told.
+      if (isPermanent(error)) {
+        this.#refused(item, error as Error);
+        return;
+      }
       this.#log.error("record refused by the producer; retrying", {
         topic: item.record.topic,
         error: errorMessage(error),
@@ -138,6 +153,10 @@ export class AckingProducer {
   #onReport(err: rdkafka.LibrdKafkaError | null | undefined, report: rdkafka.DeliveryReport): void {
     const item = report.opaque as InFlight | undefined;
     if (!item || item.epoch !== this.#epoch) return;
+    if (err && isPermanent(err) && !this.#transactional) {
+      this.#refused(item, new Error(err.message, { cause: err }));
+      return;
+    }
     if (err && this.#transactional) {
       // Inside a transaction a lost record cannot be sent again: the transaction must be aborted.
       this.#transactionFailure ??= err;
@@ -155,6 +174,12 @@ export class AckingProducer {
     this.#pending--;
     item.ack(null);
     if (this.#overflow.length > 0) this.#scheduleRetry();
+    if (this.#pending === 0) for (const w of this.#flushWaiters.splice(0)) w();
+  }
+
+  #refused(item: InFlight, error: Error): void {
+    this.#pending--;
+    item.ack(error);
     if (this.#pending === 0) for (const w of this.#flushWaiters.splice(0)) w();
   }
 

@@ -256,6 +256,33 @@ test("malformed events go to the dead-letter topic and invalid campaigns to the 
   assert.equal(await engine.stop(), 0);
 });
 
+test("a trigger Kafka refuses for good (over its size limit) sends its event to the dead letters; the partition goes on", async (t) => {
+  const { topics, start } = await engineFixture(t, "oversized");
+  // The trigger holds the campaign and the event: a 200 KB filter and an 850 KB event make it over 1 MB.
+  const big = campaign(
+    1,
+    `function(e) { /* ${"x".repeat(200_000)} */ return e.getData().get('result') === 'loss' }`,
+  );
+  await produce(topics.campaign_topic, [{ key: "1", value: JSON.stringify(big) }]);
+  const engine = await start();
+  const huge = event({ event_id: "huge" }, { result: "loss", pad: "y".repeat(850_000) });
+  await produce(topics.event_topic, [
+    { value: event({ event_id: "before" }) },
+    { value: huge, key: "k" },
+    { value: event({ event_id: "after" }) },
+  ]);
+  const [dead] = await consumeUntil([topics.dead_letter_topic], (r) => r.length >= 1);
+  assert.equal(dead?.headers["rtcrm-dlq-source-offset"], "1");
+  assert.match(
+    dead?.headers["rtcrm-dlq-reason"] ?? "",
+    /trigger was refused by Kafka \(campaign 1: .*too large/i,
+  );
+  assert.equal(dead?.value, huge, "the original event");
+  const triggers = await consumeUntil([topics.trigger_topic], (r) => r.length >= 2);
+  assert.deepEqual(triggers.map((r) => triggerKey(r)).sort(), ["1:after", "1:before"]);
+  assert.equal(await engine.stop(), 0, "nothing left unacknowledged");
+});
+
 test("SIGTERM in the middle of a stream, then a restart: every expected trigger is there, in per-partition order", async (t) => {
   const { topics, start } = await engineFixture(t, "restart", { batch_size: 50 }, 3);
   const campaigns = [
