@@ -53,9 +53,15 @@ export class Engine {
     await retryWhileUnreachable(log, () => checkKafkaAccess(config));
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
+    // The pool exists once the campaign topic is read; removals before that have nothing to unload.
+    const started: { engine?: Engine; pool?: EvaluatorPool } = {};
     const campaigns = new CampaignSet({
       compiler,
       limitsFor: (id) => ({ fuel: fuelFor(config, id), memoryBytes: config.memory_limit_bytes }),
+      onRemoved: (removed) => {
+        started.pool?.retire(removed.campaign.versionKey);
+        compiler.forget(removed.campaign.filter);
+      },
     });
     const exactlyOnce = config.delivery === "exactly-once";
     const producer = new AckingProducer(
@@ -74,6 +80,7 @@ export class Engine {
       ...(config.workers === null ? {} : { workers: config.workers }),
       watchdogMs: config.watchdog_ms,
     });
+    started.pool = pool;
     pool.on("worker-failure", (error) =>
       log.warn("evaluation worker replaced", { error: errorMessage(error) }),
     );
@@ -110,7 +117,6 @@ export class Engine {
       );
       if (status) reader.publish(status);
     };
-    const started: { engine?: Engine } = {};
     const onFatal = (error: Error): void => {
       hooks.onFatal?.(error);
       log.error("engine cannot go on; stopping (exit 1)", { error: errorMessage(error) });

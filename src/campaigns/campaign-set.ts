@@ -38,6 +38,8 @@ export interface CampaignRecord {
 export interface CampaignSetOptions {
   readonly compiler: FilterCompilerLike;
   readonly limitsFor: (campaignId: number) => { fuel: number; memoryBytes: number };
+  /** A campaign version left the set (replaced, deleted, rejected or quarantined): its filter can go. */
+  readonly onRemoved?: (removed: ActiveCampaign) => void;
   readonly now?: () => Date;
 }
 
@@ -180,6 +182,7 @@ export class CampaignSet {
     if (rest.length > 0) this.#routes.set(key, rest);
     else this.#routes.delete(key);
     this.version++;
+    this.#options.onRemoved?.(old);
   }
 }
 

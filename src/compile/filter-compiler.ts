@@ -47,6 +47,14 @@ export class FilterCompiler {
     mkdirSync(dir, { recursive: true });
   }
 
+  /**
+   * Drops `source` from the in-memory cache (its campaign left the set), so that the cache holds the
+   * active filters rather than every filter seen since the start. Its artefact stays on disk for reuse.
+   */
+  forget(source: string): void {
+    this.#memory.delete(artefactHash(this.#engine.version, source));
+  }
+
   /** The compiled filter for `source`; throws FilterError (message, line, column) when it cannot run. */
   async compile(source: string): Promise<CompiledFilter> {
     return this.compileSync(source);

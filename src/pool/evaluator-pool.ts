@@ -46,6 +46,8 @@ export function defaultWorkerCount(): number {
 /** One worker thread: its piscina pool, what it holds, and the batches waiting for it. */
 class Lane {
   readonly known = new Set<string>();
+  /** Known filters of campaigns that left the set: the next batch tells the worker to unload them. */
+  readonly retired = new Set<string>();
   running = false;
   readonly waiting: (() => void)[] = [];
   /** Time this lane held a task (sent, running or returning), finished spans only; and when the current one began. */
@@ -97,6 +99,11 @@ export class EvaluatorPool extends EventEmitter {
     return this.#lanes.reduce((n, l) => n + l.waiting.length, 0);
   }
 
+  /** Filters loaded in the workers, summed over workers (as the workers last reported). */
+  get loadedFilters(): number {
+    return this.#lanes.reduce((n, l) => n + l.known.size, 0);
+  }
+
   get running(): number {
     return this.#lanes.filter((l) => l.running).length;
   }
@@ -114,6 +121,15 @@ export class EvaluatorPool extends EventEmitter {
     let ms = 0;
     for (const lane of this.#lanes) ms += lane.busyMs + (lane.running ? now - lane.busySince : 0);
     return ms;
+  }
+
+  /**
+   * The campaign version `versionKey` left the set: workers holding its filter unload it with their next
+   * batch. Without this, deleted campaigns stay loaded until the least-recently-used bound (one QuickJS
+   * context each, about 46 KB).
+   */
+  retire(versionKey: string): void {
+    for (const lane of this.#lanes) if (lane.known.has(versionKey)) lane.retired.add(versionKey);
   }
 
   /** Outcomes per event and candidate. Rejects only when the pool is closed. */
@@ -184,6 +200,7 @@ export class EvaluatorPool extends EventEmitter {
       } catch (error) {
         // The worker may be a new one (crash, watchdog) or have dropped filters: send everything whole again.
         lane.known.clear();
+        lane.retired.clear();
         if (!(error instanceof Error && error.message.includes(UNKNOWN_FILTER))) throw error;
         return await this.#send(lane, task);
       }
@@ -207,10 +224,12 @@ export class EvaluatorPool extends EventEmitter {
       const key = ref.campaign.versionKey;
       return lane.known.has(key) ? key : ref;
     });
+    const drop = lane.retired.size > 0 ? [...lane.retired] : undefined;
     const result = await lane.pool.run(
-      { filters, events: task.events },
+      { filters, events: task.events, ...(drop ? { drop } : {}) },
       { signal: AbortSignal.timeout(this.#watchdogMs) },
     );
+    for (const key of drop ?? []) lane.retired.delete(key);
     for (const key of result.evicted) lane.known.delete(key);
     if (result.micros) attachMicros(result.outcomes, result.micros);
     return result;

@@ -39,6 +39,8 @@ export interface BatchTask {
 export interface WireTask {
   readonly filters: readonly (FilterRef | string)[];
   readonly events: readonly BatchEvent[];
+  /** versionKeys of campaigns that left the set: unloaded after this batch (their contexts hold memory). */
+  readonly drop?: readonly string[];
 }
 
 /**

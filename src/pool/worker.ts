@@ -107,5 +107,6 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
     }
     outcomes.push(row);
   }
+  for (const key of task.drop ?? []) if (registry.has(key)) drop(key, evicted);
   return { outcomes, threadId, evicted: trim(evicted), micros };
 }

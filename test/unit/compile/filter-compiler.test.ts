@@ -24,6 +24,14 @@ test("a filter is compiled once into a content-addressed WebAssembly artefact", 
   assert.deepEqual(compiler.stats, { compiled: 1, reused: 0, cached: 1 });
 });
 
+test("a forgotten filter leaves the memory cache and is read back from its artefact", () => {
+  const compiler = new FilterCompiler(engine, freshDir());
+  compiler.compileSync(SOURCE);
+  compiler.forget(SOURCE);
+  compiler.compileSync(SOURCE);
+  assert.deepEqual(compiler.stats, { compiled: 1, reused: 1, cached: 0 });
+});
+
 test("after a restart the artefact is reused, not recompiled", () => {
   const dir = freshDir();
   const first = new FilterCompiler(engine, dir).compileSync(SOURCE);

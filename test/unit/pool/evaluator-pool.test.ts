@@ -67,6 +67,20 @@ test("a new version of a campaign replaces the old one in running workers", asyn
   assert.deepEqual(kinds(await pool.evaluate({ filters: [v2], events: [ev("win", [0])] })), [["match"]]);
 });
 
+test("a retired filter (its campaign left the set) is unloaded by the worker with its next batch", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 30_000 });
+  t.after(() => pool.close());
+  const [a, b] = [ref(11, "(e) => e.data.result === 'loss'"), ref(12, "(e) => e.data.result === 'win'")];
+  await pool.evaluate({ filters: [a, b], events: [ev("loss", [0, 1])] });
+  assert.equal(pool.loadedFilters, 2);
+  pool.retire(a.campaign.versionKey);
+  assert.equal(pool.loadedFilters, 2, "nothing changes before the worker's next batch");
+  assert.deepEqual(kinds(await pool.evaluate({ filters: [b], events: [ev("win", [0])] })), [["match"]]);
+  assert.equal(pool.loadedFilters, 1, "the worker reported the retired filter unloaded");
+  // Needed again after all (a batch built before the deletion): it is sent whole and still answers.
+  assert.deepEqual(kinds(await pool.evaluate({ filters: [a], events: [ev("loss", [0])] })), [["match"]]);
+});
+
 test("a worker that holds fewer filters than a batch needs unloads and gets them again, answering the same", async (t) => {
   const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 30_000, maxLoadedFilters: 2 });
   t.after(() => pool.close());

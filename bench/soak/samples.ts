@@ -1,0 +1,185 @@
+// What the soak samples every few seconds: the engine process's memory (the whole process, worker threads
+// included, from /proc), the consumer lag of its group, and the machine's load; and the verdict on RSS.
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { KafkaJS } from "@confluentinc/kafka-javascript";
+
+export interface Sample {
+  /** Seconds since production started. */
+  readonly t: number;
+  readonly rssMiB: number | null;
+  readonly peakRssMiB: number | null;
+  readonly threads: number | null;
+  /** CPU seconds the engine process used so far (user + system, all threads), and the soak process. */
+  readonly engineCpuS: number | null;
+  readonly soakCpuS: number;
+  /** The engine main thread's V8 heap in use and its external memory, from its /metrics (null without). */
+  readonly mainHeapMiB: number | null;
+  readonly mainExternalMiB: number | null;
+  /** Events produced but not yet committed by the engine's group. */
+  readonly lag: number | null;
+  readonly sent: number;
+  readonly triggersRead: number;
+  readonly load1: number;
+}
+
+export function procStatus(pid: number | undefined): {
+  rssMiB: number | null;
+  peakRssMiB: number | null;
+  threads: number | null;
+} {
+  let text = "";
+  try {
+    if (pid !== undefined) text = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    /* the process is gone */
+  }
+  const kb = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
+  };
+  const threads = /^Threads:\s+(\d+)/m.exec(text);
+  return { rssMiB: kb("VmRSS"), peakRssMiB: kb("VmHWM"), threads: threads ? Number(threads[1]) : null };
+}
+
+/** CPU seconds (user + system) of a process from /proc/<pid>/stat, whose times are in clock ticks. */
+export function cpuSeconds(pid: number | undefined, ticksPerSecond: number): number | null {
+  try {
+    if (pid === undefined) return null;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at field 3, the state.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+export const ownCpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/**
+ * The main thread's heap and external memory from the engine's /metrics (prom-client's default metrics):
+ * tells growth on the main thread from growth in the workers, which only the whole-process RSS shows.
+ */
+export async function scrapeMainThread(
+  port: number,
+): Promise<{ mainHeapMiB: number | null; mainExternalMiB: number | null }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const text = await res.text();
+    const mib = (name: string) => {
+      const m = new RegExp(`^\\w*${name} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)`, "m").exec(text);
+      return m ? Math.round((Number(m[1]) / 2 ** 20) * 10) / 10 : null;
+    };
+    return {
+      mainHeapMiB: mib("nodejs_heap_size_used_bytes"),
+      mainExternalMiB: mib("nodejs_external_memory_bytes"),
+    };
+  } catch {
+    return { mainHeapMiB: null, mainExternalMiB: null };
+  }
+}
+
+export const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
+
+/** Lag of a consumer group on one topic, through one admin client kept open for the run. */
+export class LagProbe {
+  readonly #admin: KafkaJS.Admin;
+
+  constructor(
+    bootstrap: string,
+    private readonly group: string,
+    private readonly topic: string,
+  ) {
+    this.#admin = new KafkaJS.Kafka({ "bootstrap.servers": bootstrap, log_level: 3 }).admin();
+  }
+
+  connect(): Promise<void> {
+    return this.#admin.connect();
+  }
+
+  async lag(): Promise<number | null> {
+    try {
+      const ends = await this.#admin.fetchTopicOffsets(this.topic);
+      const committed = await this.#admin.fetchOffsets({ groupId: this.group, topics: [this.topic] });
+      const done = new Map<number, number>();
+      for (const t of committed) for (const p of t.partitions) done.set(p.partition, Number(p.offset));
+      let lag = 0;
+      for (const e of ends) lag += Number(e.high) - Math.max(0, done.get(e.partition) ?? 0);
+      return lag;
+    } catch {
+      return null;
+    }
+  }
+
+  disconnect(): Promise<void> {
+    return this.#admin.disconnect();
+  }
+}
+
+/** Least-squares slope of y over x. */
+export function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  let sx = 0;
+  let sy = 0;
+  for (const [x, y] of points) {
+    sx += x;
+    sy += y;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? NaN : num / den;
+}
+
+/** RSS must not grow: the pass criterion, stated once. */
+export const RSS_CRITERION = { maxSlopeMiBPerMin: 1, maxEndOverStart: 1.25 } as const;
+
+export interface RssVerdict {
+  readonly warmupSeconds: number;
+  /** RSS at the first sample after the warm-up, at the end of production, the largest in between. */
+  readonly startMiB: number;
+  readonly endMiB: number;
+  readonly maxMiB: number;
+  readonly slopeMiBPerMin: number;
+  readonly endOverStart: number;
+  readonly steadySamples: number;
+  readonly pass: boolean;
+}
+
+/** The verdict on the steady part: samples from the end of the warm-up to the end of production. */
+export function rssVerdict(
+  samples: readonly Sample[],
+  warmupSeconds: number,
+  endSeconds: number,
+): RssVerdict {
+  const steady = samples.filter(
+    (s): s is Sample & { rssMiB: number } => s.rssMiB !== null && s.t >= warmupSeconds && s.t <= endSeconds,
+  );
+  const first = steady[0]?.rssMiB ?? NaN;
+  const last = steady[steady.length - 1]?.rssMiB ?? NaN;
+  const perMin = slope(steady.map((s) => [s.t / 60, s.rssMiB] as const));
+  const endOverStart = last / first;
+  return {
+    warmupSeconds,
+    startMiB: first,
+    endMiB: last,
+    maxMiB: Math.max(...steady.map((s) => s.rssMiB)),
+    slopeMiBPerMin: perMin,
+    endOverStart,
+    steadySamples: steady.length,
+    pass:
+      steady.length >= 3 &&
+      perMin < RSS_CRITERION.maxSlopeMiBPerMin &&
+      endOverStart < RSS_CRITERION.maxEndOverStart,
+  };
+}
