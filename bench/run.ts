@@ -1,11 +1,11 @@
 // `npm run bench [-- --quick] [-- --only filter,e2e,latency,scaling]`: the whole suite on the real local
 // broker (started if needed). Prints a table per scenario, writes bench/results/<time>.json with the machine
 // and the configuration, and exits non-zero when a run lost events or produced a wrong number of triggers.
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { localBroker } from "./lib/kafka.js";
 import { machine } from "./lib/machine.js";
 import { progressDone, table, type Row } from "./lib/report.js";
 import { dropWorkload, prepareWorkload, runEngine, runPassthrough, verify } from "./scenarios/end-to-end.js";
@@ -18,7 +18,6 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const only = new Set((values.only ?? "filter,e2e,latency,scaling").split(","));
-const repo = fileURLToPath(new URL("../../", import.meta.url));
 
 const plan = quick
   ? {
@@ -51,24 +50,12 @@ const show = (text: string) => {
   process.stdout.write(text + "\n");
 };
 
-function kafka(cmd: "start" | "stop" | "status"): boolean {
-  try {
-    execFileSync("bash", ["scripts/kafka.sh", cmd], {
-      cwd: repo,
-      stdio: cmd === "status" ? "ignore" : "inherit",
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 let startedBroker = false;
 let failed: Error | null = null;
 try {
   if (only.has("e2e") || only.has("latency") || only.has("scaling")) {
-    if (!kafka("status")) {
-      startedBroker = kafka("start");
+    if (!localBroker("status")) {
+      startedBroker = localBroker("start");
       if (!startedBroker) throw new Error("the local Kafka broker did not start (npm run kafka:start)");
     }
   }
@@ -209,7 +196,7 @@ try {
   failed = error as Error;
 } finally {
   progressDone();
-  if (startedBroker) kafka("stop");
+  if (startedBroker) localBroker("stop");
 }
 
 results.durationSeconds = (Date.now() - started) / 1000;

@@ -17,6 +17,7 @@ import {
   createTopic,
   deleteTopics,
   endOffsets,
+  localBroker,
   produceBulk,
   recordCount,
   waitCommitted,
@@ -79,22 +80,8 @@ if (values.churn !== "all" && values.churn !== "versions")
 const createAndDelete = values.churn === "all";
 const templateCount = Math.round(positive("templates"));
 const total = Math.round(rate * minutes * 60);
-const repo = fileURLToPath(new URL("../../", import.meta.url));
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 const log = (text: string) => process.stderr.write(`soak: ${text}\n`);
-
-/** The local broker on 127.0.0.1:9093 is started when nobody named another one (as `npm run bench` does). */
-function localBroker(cmd: "start" | "stop" | "status"): boolean {
-  try {
-    execFileSync("bash", ["scripts/kafka.sh", cmd], {
-      cwd: repo,
-      stdio: cmd === "status" ? "ignore" : "inherit",
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A port nobody listens on now, for the engine's HTTP endpoints. */
 function freePort(): Promise<number> {

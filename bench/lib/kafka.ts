@@ -1,4 +1,6 @@
 // Kafka helpers for the benchmarks: topics, bulk production, progress of a consumer group.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import rdkafka from "@confluentinc/kafka-javascript";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
 
@@ -140,4 +142,17 @@ export async function produceBulk(
   if (failed) throw new Error(`producing to ${topic} failed: ${String((failed as Error).message ?? failed)}`);
   await new Promise<void>((resolve) => producer.disconnect(5_000, () => resolve()));
   return sent;
+}
+
+/** Runs scripts/kafka.sh on the local broker (127.0.0.1:9093); false when the command failed. */
+export function localBroker(cmd: "start" | "stop" | "status"): boolean {
+  try {
+    execFileSync("bash", ["scripts/kafka.sh", cmd], {
+      cwd: fileURLToPath(new URL("../../../", import.meta.url)),
+      stdio: cmd === "status" ? "ignore" : "inherit",
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
