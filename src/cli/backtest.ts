@@ -10,14 +10,7 @@ import { decodeEvent } from "../events/decode.js";
 import { EventView } from "../pool/event-view.js";
 import { loadEngineModule } from "../sandbox/engine-module.js";
 import { Sandbox } from "../sandbox/sandbox.js";
-import {
-  HEADER_CAMPAIGN_ID,
-  HEADER_SOURCE,
-  HEADER_TRIGGER_ID,
-  sourceHeader,
-  triggerId,
-  triggerValue,
-} from "../triggers/trigger.js";
+import { triggerHeaders, triggerValue } from "../triggers/trigger.js";
 import { checkCampaignRecord, compilerFor, problemText } from "../client/check-campaign.js";
 
 export interface BacktestOptions {
@@ -177,11 +170,7 @@ export class Backtest {
       this.#counts.triggers++;
       triggers.push({
         key: event.playerKey,
-        headers: {
-          [HEADER_TRIGGER_ID]: triggerId(source, campaign.versionKey),
-          [HEADER_CAMPAIGN_ID]: String(campaign.campaignId),
-          [HEADER_SOURCE]: sourceHeader(source),
-        },
+        headers: triggerHeaders(source, campaign),
         value: triggerValue(campaign.json, event.json),
       });
     }

@@ -20,14 +20,7 @@ import { PartitionOffsets } from "../offsets/partition-offsets.js";
 import { TransactionalCommits } from "../offsets/transactional-commits.js";
 import type { EvaluatorPool } from "../pool/evaluator-pool.js";
 import type { BatchEvent, FilterRef } from "../pool/protocol.js";
-import {
-  HEADER_CAMPAIGN_ID,
-  HEADER_SOURCE,
-  HEADER_TRIGGER_ID,
-  sourceHeader,
-  triggerId,
-  triggerValue,
-} from "../triggers/trigger.js";
+import { triggerHeaders, triggerValue } from "../triggers/trigger.js";
 import { decodeEvent } from "./decode.js";
 
 /** How long fetching may be held back before the partitions are paused (see #run). */
@@ -321,11 +314,7 @@ export class EventPipeline {
             topic: this.#config.trigger_topic,
             key: meta.playerKey,
             value: Buffer.from(triggerValue(active.campaign.json, meta.json)),
-            headers: [
-              { [HEADER_TRIGGER_ID]: triggerId(source, active.campaign.versionKey) },
-              { [HEADER_CAMPAIGN_ID]: String(active.campaign.campaignId) },
-              { [HEADER_SOURCE]: sourceHeader(source) },
-            ],
+            headers: Object.entries(triggerHeaders(source, active.campaign)).map(([k, v]) => ({ [k]: v })),
           },
           (error) => {
             if (error) refused ??= `campaign ${active.campaign.campaignId}: ${errorMessage(error)}`;

@@ -30,3 +30,15 @@ export function triggerId(source: SourcePosition, campaignVersionKey: string): s
 export function sourceHeader(source: SourcePosition): string {
   return `${source.topic}/${source.partition}/${source.offset}`;
 }
+
+/** The headers of the trigger of `campaign` for the event at `source`. */
+export function triggerHeaders(
+  source: SourcePosition,
+  campaign: { readonly campaignId: number; readonly versionKey: string },
+): Record<string, string> {
+  return {
+    [HEADER_TRIGGER_ID]: triggerId(source, campaign.versionKey),
+    [HEADER_CAMPAIGN_ID]: String(campaign.campaignId),
+    [HEADER_SOURCE]: sourceHeader(source),
+  };
+}
