@@ -111,23 +111,14 @@ export async function readCampaigns(
 ): Promise<Map<number, CampaignEntry>> {
   const out = new Map<number, CampaignEntry>();
   for (const record of await readToEnd(settings, topic, timeoutMs)) {
-    const text = record.value === null || record.value.length === 0 ? null : record.value.toString("utf8");
-    let value: unknown = text;
-    if (text !== null) {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        // kept as text: the listing shows it, the engine rejects it
-      }
-    }
-    const id = idOf(record.key) ?? idOf((value as { campaign_id?: unknown } | null)?.campaign_id);
-    if (id === null) continue;
-    if (text === null) out.delete(id);
+    const decoded = decodeCampaignRecord(record.key, record.value);
+    if (decoded === null) continue;
+    if (decoded.tombstone) out.delete(decoded.campaignId);
     else
-      out.set(id, {
-        campaignId: id,
+      out.set(decoded.campaignId, {
+        campaignId: decoded.campaignId,
         key: record.key,
-        value,
+        value: decoded.value,
         source: `${topic}/${record.partition}/${record.offset}`,
       });
   }
@@ -154,6 +145,28 @@ export async function getCampaign(
   timeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<unknown> {
   return (await readCampaigns(settings, topic, timeoutMs)).get(campaignId)?.value;
+}
+
+/**
+ * A campaign-topic record keyed as the engine keys it: the record key, else the campaign_id inside. The value
+ * is parsed JSON, or the text itself when it is not JSON (listings show it, the engine rejects it). Null when
+ * no id can be read.
+ */
+export function decodeCampaignRecord(
+  key: unknown,
+  value: Buffer | null,
+): { campaignId: number; tombstone: boolean; value: unknown } | null {
+  const text = value === null || value.length === 0 ? null : value.toString("utf8");
+  let parsed: unknown = text;
+  if (text !== null) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // kept as text
+    }
+  }
+  const campaignId = idOf(key) ?? idOf((parsed as { campaign_id?: unknown } | null)?.campaign_id);
+  return campaignId === null ? null : { campaignId, tombstone: text === null, value: parsed };
 }
 
 function idOf(raw: unknown): number | null {

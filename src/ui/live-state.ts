@@ -1,6 +1,7 @@
 // What the page shows from Kafka, kept current by following three topics: the campaigns (from the beginning:
 // the compacted topic is the list), the engine's campaign status records (from the beginning: the latest
 // status of each campaign, with the reasons of rejections) and the triggers (only new ones, the last few kept).
+import { decodeCampaignRecord } from "../client/campaign-client.js";
 import { tail, type Tail, type TailRecord } from "../client/tail.js";
 import type { CampaignStatus } from "../campaigns/status.js";
 import { errorMessage } from "../errors.js";
@@ -44,13 +45,6 @@ export type LiveChange =
 
 /** The page keeps only the newest triggers; the topic keeps them all. */
 export const MAX_TRIGGERS = 200;
-
-function idOf(raw: unknown): number | null {
-  if (typeof raw === "number") return Number.isSafeInteger(raw) ? raw : null;
-  if (typeof raw !== "string" || !/^\s*-?\d+\s*$/.test(raw)) return null;
-  const n = Number(raw);
-  return Number.isSafeInteger(n) ? n : null;
-}
 
 function text(value: Buffer | null): string | null {
   return value === null || value.length === 0 ? null : value.toString("utf8");
@@ -141,19 +135,10 @@ export class LiveState {
 
   #onCampaign(r: TailRecord): void {
     this.#readable();
-    const raw = text(r.value);
-    let value: unknown = raw;
-    if (raw !== null) {
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        // kept as text: the page shows it, the engine rejects it
-      }
-    }
-    // Same keying as the engine: the record key, else the campaign_id inside.
-    const id = idOf(r.key) ?? idOf((value as { campaign_id?: unknown } | null)?.campaign_id);
-    if (id === null) return;
-    if (raw === null) {
+    const decoded = decodeCampaignRecord(r.key, r.value);
+    if (decoded === null) return;
+    const { campaignId: id, value } = decoded;
+    if (decoded.tombstone) {
       if (!this.campaigns.delete(id)) return;
       this.onChange({ type: "campaign", campaignId: id, entry: null });
       return;
