@@ -147,8 +147,12 @@ test("web UI: create a campaign, send the example event, see the trigger live; a
   await screenshot(page, "campaign-accepted");
 
   // 3. Send the example event from the UI; the trigger appears live, as a sentence and as the raw record.
+  // The page opened with an example already: wait for the new one (its own event_id), not the old one.
+  const opened = await editorText(page, "eventEditor");
   await page.click("#event-example");
-  await page.waitForFunction(`window.rtcrm.eventEditor.getValue().includes('"event_id"')`);
+  await page.waitForFunction(
+    `window.rtcrm.eventEditor.getValue() !== ${JSON.stringify(opened)} && window.rtcrm.eventEditor.getValue().includes('"event_id"')`,
+  );
   const eventId = (JSON.parse(await editorText(page, "eventEditor")) as { event_id: string }).event_id;
   await page.click("#event-send");
   await page.locator("#event-result", { hasText: `Sent to ${topics.event_topic}` }).waitFor();
