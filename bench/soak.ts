@@ -33,7 +33,7 @@ import {
   load1,
   ownCpuSeconds,
   procStatus,
-  scrapeMainThread,
+  scrapeEngineMemory,
   RSS_CRITERION,
   rssVerdict,
   type Sample,
@@ -199,7 +199,7 @@ try {
       t: Math.round((Date.now() - t0) / 100) / 10,
       ...procStatus(pid),
       engineCpuS: cpuSeconds(pid, clockTicks),
-      ...(await scrapeMainThread(httpPort)),
+      ...(await scrapeEngineMemory(httpPort)),
       soakCpuS: ownCpuSeconds(),
       lag: await probe.lag(),
       sent: pacer.sent,
@@ -216,7 +216,7 @@ try {
       const s = await sample();
       if (samples.length % Math.max(1, Math.round(30_000 / sampleMs)) === 1)
         log(
-          `t=${s.t.toFixed(0)} s  sent ${s.sent.toLocaleString("en-US")}  RSS ${s.rssMiB} MiB  main heap ${s.mainHeapMiB} MiB  lag ${s.lag}  triggers ${s.triggersRead.toLocaleString("en-US")}  load ${s.load1}`,
+          `t=${s.t.toFixed(0)} s  sent ${s.sent.toLocaleString("en-US")}  RSS ${s.rssMiB} MiB  main heap ${s.mainHeapMiB}/${s.mainHeapTotalMiB} MiB  worker heap ${s.workerHeapTotalMiB} MiB  sandbox ${s.sandboxMiB} MiB  lag ${s.lag}  triggers ${s.triggersRead.toLocaleString("en-US")}  load ${s.load1}`,
         );
       next += sampleMs;
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
@@ -354,6 +354,9 @@ try {
           "min RSS of minute": /^\d+$/.test(label) ? lowest(Number(label) * 60) : "",
           "main heap MiB": s.mainHeapMiB ?? "n/a",
           "main external MiB": s.mainExternalMiB ?? "n/a",
+          "main heap reserved MiB": s.mainHeapTotalMiB ?? "n/a",
+          "worker heap reserved MiB": s.workerHeapTotalMiB ?? "n/a",
+          "sandbox MiB": s.sandboxMiB ?? "n/a",
           threads: int(s.threads),
           "engine CPU": cpu,
           "events sent": int(s.sent),

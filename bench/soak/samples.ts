@@ -16,6 +16,10 @@ export interface Sample {
   /** The engine main thread's V8 heap in use and its external memory, from its /metrics (null without). */
   readonly mainHeapMiB: number | null;
   readonly mainExternalMiB: number | null;
+  /** V8 heap reserved by the main thread and by the workers (summed), and the workers' sandbox memory. */
+  readonly mainHeapTotalMiB: number | null;
+  readonly workerHeapTotalMiB: number | null;
+  readonly sandboxMiB: number | null;
   /** Events produced but not yet committed by the engine's group. */
   readonly lag: number | null;
   readonly sent: number;
@@ -60,26 +64,43 @@ export const ownCpuSeconds = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
+export type EngineMemory = Pick<
+  Sample,
+  "mainHeapMiB" | "mainExternalMiB" | "mainHeapTotalMiB" | "workerHeapTotalMiB" | "sandboxMiB"
+>;
+
+const NO_MEMORY: EngineMemory = {
+  mainHeapMiB: null,
+  mainExternalMiB: null,
+  mainHeapTotalMiB: null,
+  workerHeapTotalMiB: null,
+  sandboxMiB: null,
+};
+
 /**
- * The main thread's heap and external memory from the engine's /metrics (prom-client's default metrics):
- * tells growth on the main thread from growth in the workers, which only the whole-process RSS shows.
+ * Where the engine's memory is, from its /metrics: the main thread's heap (prom-client's default metrics), the
+ * workers' heaps and sandboxes (summed over workers). Tells growth on the main thread from growth in the
+ * workers, which the whole-process RSS does not.
  */
-export async function scrapeMainThread(
-  port: number,
-): Promise<{ mainHeapMiB: number | null; mainExternalMiB: number | null }> {
+export async function scrapeEngineMemory(port: number): Promise<EngineMemory> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) });
     const text = await res.text();
     const mib = (name: string) => {
-      const m = new RegExp(`^\\w*${name} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)`, "m").exec(text);
-      return m ? Math.round((Number(m[1]) / 2 ** 20) * 10) / 10 : null;
+      let sum: number | null = null;
+      for (const m of text.matchAll(new RegExp(`^\\w*${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm")))
+        sum = (sum ?? 0) + Number(m[1]);
+      return sum === null ? null : Math.round((sum / 2 ** 20) * 10) / 10;
     };
     return {
       mainHeapMiB: mib("nodejs_heap_size_used_bytes"),
       mainExternalMiB: mib("nodejs_external_memory_bytes"),
+      mainHeapTotalMiB: mib("nodejs_heap_size_total_bytes"),
+      workerHeapTotalMiB: mib("rtcrm_worker_heap_total_bytes"),
+      sandboxMiB: mib("rtcrm_sandbox_memory_bytes"),
     };
   } catch {
-    return { mainHeapMiB: null, mainExternalMiB: null };
+    return NO_MEMORY;
   }
 }
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { FilterError } from "../errors.js";
 import { buildFilterModule, readFilterModuleInfo } from "../sandbox/filter-module.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
+import { modulesDropped } from "../sandbox/module-reclaim.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { accessKey, fieldAccess, type FieldAccess } from "./field-access.js";
 import { validateFilterSource } from "./validate-filter.js";
@@ -52,7 +53,7 @@ export class FilterCompiler {
    * active filters rather than every filter seen since the start. Its artefact stays on disk for reuse.
    */
   forget(source: string): void {
-    this.#memory.delete(artefactHash(this.#engine.version, source));
+    if (this.#memory.delete(artefactHash(this.#engine.version, source))) modulesDropped();
   }
 
   /** The compiled filter for `source`; throws FilterError (message, line, column) when it cannot run. */

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { errorMessage } from "../errors.js";
 import type { PipelineCounters, PipelineHooks } from "../events/event-pipeline.js";
 import type { Logger } from "../logging/logger.js";
+import type { WorkerMemory } from "../pool/protocol.js";
 import { renderCampaignMetrics } from "./campaign-exposition.js";
 import { CampaignTallies } from "./campaign-tallies.js";
 import { parseConsumerStats } from "./kafka-stats.js";
@@ -32,7 +33,12 @@ export interface MeteredParts {
     readonly size: number;
     all(): Iterable<{ readonly campaign: { readonly campaignId: number } }>;
   };
-  readonly pool: { readonly workers: number; readonly queued: number; busyTimeMs(now?: number): number };
+  readonly pool: {
+    readonly workers: number;
+    readonly queued: number;
+    busyTimeMs(now?: number): number;
+    memory(): readonly WorkerMemory[];
+  };
   readonly pipeline: { readonly counters: PipelineCounters };
 }
 
@@ -127,6 +133,40 @@ export class EngineMetrics {
         this.set(utilization());
       },
     });
+    const perWorker = (name: string, help: string, read: (m: WorkerMemory) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["worker"] as const,
+        registers,
+        collect() {
+          this.reset();
+          parts()
+            ?.pool.memory()
+            .forEach((m, i) => this.set({ worker: String(i) }, read(m)));
+        },
+      });
+    };
+    perWorker(
+      METRIC_NAMES.workerHeapUsedBytes,
+      "V8 heap in use in each evaluation worker (as it last reported, at most 1 s old)",
+      (m) => m.heapUsedBytes,
+    );
+    perWorker(
+      METRIC_NAMES.workerHeapTotalBytes,
+      "V8 heap reserved by each evaluation worker",
+      (m) => m.heapTotalBytes,
+    );
+    perWorker(
+      METRIC_NAMES.sandboxMemoryBytes,
+      "WebAssembly memory of each worker's sandbox (it grows, never shrinks)",
+      (m) => m.sandboxMemoryBytes,
+    );
+    perWorker(
+      METRIC_NAMES.sandboxHeapBytes,
+      "Bytes QuickJS has allocated inside each worker's sandbox memory",
+      (m) => m.sandboxHeapBytes,
+    );
     new Gauge({
       name: METRIC_NAMES.campaignsActive,
       help: "Campaigns in the active set",

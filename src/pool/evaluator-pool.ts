@@ -18,6 +18,7 @@ import {
   type LoadTask,
   type WireTask,
   type WorkerInit,
+  type WorkerMemory,
 } from "./protocol.js";
 
 export interface EvaluatorPoolOptions {
@@ -48,6 +49,8 @@ class Lane {
   readonly known = new Set<string>();
   /** Known filters of campaigns that left the set: the next batch tells the worker to unload them. */
   readonly retired = new Set<string>();
+  /** What the worker last reported of its memory (undefined until its first result). */
+  memory: WorkerMemory | undefined;
   running = false;
   readonly waiting: (() => void)[] = [];
   /** Time this lane held a task (sent, running or returning), finished spans only; and when the current one began. */
@@ -102,6 +105,11 @@ export class EvaluatorPool extends EventEmitter {
   /** Filters loaded in the workers, summed over workers (as the workers last reported). */
   get loadedFilters(): number {
     return this.#lanes.reduce((n, l) => n + l.known.size, 0);
+  }
+
+  /** Each worker's memory as it last reported it (workers that have not reported yet are left out). */
+  memory(): WorkerMemory[] {
+    return this.#lanes.flatMap((l) => (l.memory ? [l.memory] : []));
   }
 
   get running(): number {
@@ -219,6 +227,7 @@ export class EvaluatorPool extends EventEmitter {
       );
       for (const ref of fresh) lane.known.add(ref.campaign.versionKey);
       for (const key of loaded.evicted) lane.known.delete(key);
+      if (loaded.memory) lane.memory = loaded.memory;
     }
     const filters = task.filters.map((ref) => {
       const key = ref.campaign.versionKey;
@@ -231,6 +240,7 @@ export class EvaluatorPool extends EventEmitter {
     );
     for (const key of drop ?? []) lane.retired.delete(key);
     for (const key of result.evicted) lane.known.delete(key);
+    if (result.memory) lane.memory = result.memory;
     if (result.micros) attachMicros(result.outcomes, result.micros);
     return result;
   }

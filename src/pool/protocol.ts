@@ -63,6 +63,20 @@ export interface BatchResult {
    * boundary for a fraction of what a field on every outcome object costs to clone.
    */
   readonly micros?: Float64Array;
+  /** The worker's memory, sent with at most one result a second (the pool keeps the latest). */
+  readonly memory?: WorkerMemory;
+}
+
+/** Where a worker thread's memory is: its V8 heap and its sandbox (the QuickJS engine's WebAssembly memory). */
+export interface WorkerMemory {
+  /** V8 heap of the worker's isolate: in use, and reserved from the system. */
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  /** The sandbox's WebAssembly memory (it grows, never shrinks), and what QuickJS has allocated in it. */
+  readonly sandboxMemoryBytes: number;
+  readonly sandboxHeapBytes: number;
+  /** Filters loaded in the worker. */
+  readonly filters: number;
 }
 
 /** The message of the error a worker throws for a versionKey it does not hold. */

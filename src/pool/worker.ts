@@ -1,9 +1,11 @@
 // Worker-thread entry of the evaluation pool: one sandbox per thread, filters kept by versionKey (least
 // recently used unloaded past a bound, and reported back), batches evaluated with the pure rules.
+import { getHeapStatistics } from "node:v8";
 import { threadId } from "node:worker_threads";
 import { workerData } from "piscina";
 import { evaluateCampaign } from "../evaluation/evaluate.js";
 import type { Outcome } from "../evaluation/outcome.js";
+import { modulesDropped } from "../sandbox/module-reclaim.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { EventView } from "./event-view.js";
 import {
@@ -13,6 +15,7 @@ import {
   type LoadTask,
   type WireTask,
   type WorkerInit,
+  type WorkerMemory,
 } from "./protocol.js";
 
 const init = workerData as WorkerInit;
@@ -42,7 +45,7 @@ function trim(evicted: string[]): string[] {
 function drop(key: string, evicted: string[]): void {
   const ref = registry.get(key);
   if (ref && versionOf.get(ref.campaign.campaignId) === key) versionOf.delete(ref.campaign.campaignId);
-  registry.delete(key);
+  if (registry.delete(key)) modulesDropped();
   if (linked.delete(key)) sandbox.unload(key);
   evicted.push(key);
 }
@@ -66,6 +69,28 @@ function link(ref: FilterRef): void {
   linked.add(key);
 }
 
+/** How often a result carries the worker's memory. */
+const MEMORY_REPORT_MS = 1_000;
+let memoryReportedAt = -Infinity;
+
+/** The worker's memory when a report is due, else undefined. */
+function memoryReport(): { memory: WorkerMemory } | undefined {
+  const now = performance.now();
+  if (now - memoryReportedAt < MEMORY_REPORT_MS) return undefined;
+  memoryReportedAt = now;
+  const heap = getHeapStatistics();
+  const engine = sandbox.stats();
+  return {
+    memory: {
+      heapUsedBytes: heap.used_heap_size,
+      heapTotalBytes: heap.total_heap_size,
+      sandboxMemoryBytes: engine.memoryBytes,
+      sandboxHeapBytes: engine.heapBytes,
+      filters: engine.filters,
+    },
+  };
+}
+
 export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
   if ("load" in task) {
     const evicted: string[] = [];
@@ -73,7 +98,7 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
       register(ref, evicted);
       link(ref);
     }
-    return { outcomes: [], threadId, evicted: trim(evicted) };
+    return { outcomes: [], threadId, evicted: trim(evicted), ...memoryReport() };
   }
   const evicted: string[] = [];
   const filters = task.filters.map((f) => resolve(f, evicted));
@@ -108,5 +133,5 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
     outcomes.push(row);
   }
   for (const key of task.drop ?? []) if (registry.has(key)) drop(key, evicted);
-  return { outcomes, threadId, evicted: trim(evicted), micros };
+  return { outcomes, threadId, evicted: trim(evicted), micros, ...memoryReport() };
 }

@@ -5,6 +5,7 @@ import type { ActiveCampaign } from "../../../src/campaigns/campaign-set.js";
 import type { PipelineCounters } from "../../../src/events/event-pipeline.js";
 import type { Outcome } from "../../../src/evaluation/outcome.js";
 import { EngineMetrics, METRIC_NAMES, type MeteredParts } from "../../../src/metrics/engine-metrics.js";
+import type { WorkerMemory } from "../../../src/pool/protocol.js";
 import { sample, samples } from "./exposition.js";
 
 const active = (campaignId: number) => ({ campaign: { campaignId } }) as unknown as ActiveCampaign;
@@ -17,7 +18,14 @@ function fakeParts(ids: number[]) {
     triggers: 0,
     outcomes: {},
   };
-  const pool = { workers: 2, queued: 0, busy: 0, busyTimeMs: () => pool.busy };
+  const pool = {
+    workers: 2,
+    queued: 0,
+    busy: 0,
+    busyTimeMs: () => pool.busy,
+    reported: [] as WorkerMemory[],
+    memory: () => pool.reported,
+  };
   const campaigns = { size: ids.length, all: () => ids.map((id) => ({ campaign: { campaignId: id } })) };
   const parts: MeteredParts = { campaigns, pool, pipeline: { counters } };
   return { parts, counters, pool };
@@ -164,4 +172,41 @@ test("the default process metrics carry the rtcrm_ prefix", async () => {
   assert.ok(names.includes("rtcrm_process_cpu_user_seconds_total"), names.slice(0, 20).join(", "));
   assert.ok(names.some((n) => n.startsWith("rtcrm_nodejs_eventloop_lag_seconds")));
   assert.ok(names.every((n) => n.startsWith("rtcrm_")));
+});
+
+test("each worker's heap and sandbox memory, as the workers last reported it", async () => {
+  const metrics = new EngineMetrics({ processMetrics: false });
+  const { parts, pool } = fakeParts([]);
+  metrics.attach(parts);
+  const names = [
+    METRIC_NAMES.workerHeapUsedBytes,
+    METRIC_NAMES.workerHeapTotalBytes,
+    METRIC_NAMES.sandboxMemoryBytes,
+    METRIC_NAMES.sandboxHeapBytes,
+  ];
+  let all = samples(await metrics.text());
+  for (const name of names) assert.equal(all.has(`${name}{worker="0"}`), false, "nothing before a report");
+
+  const report = (n: number): WorkerMemory => ({
+    heapUsedBytes: n + 1,
+    heapTotalBytes: n + 2,
+    sandboxMemoryBytes: n + 3,
+    sandboxHeapBytes: n + 4,
+    filters: 5,
+  });
+  pool.reported = [report(100), report(200)];
+  all = samples(await metrics.text());
+  names.forEach((name, k) => {
+    assert.equal(sample(all, `${name}{worker="0"}`), 100 + k + 1, name);
+    assert.equal(sample(all, `${name}{worker="1"}`), 200 + k + 1, name);
+  });
+
+  pool.reported = [report(300)];
+  all = samples(await metrics.text());
+  assert.equal(sample(all, `${METRIC_NAMES.sandboxMemoryBytes}{worker="0"}`), 303);
+  assert.equal(
+    all.has(`${METRIC_NAMES.sandboxMemoryBytes}{worker="1"}`),
+    false,
+    "a worker gone is not repeated",
+  );
 });

@@ -81,6 +81,24 @@ test("a retired filter (its campaign left the set) is unloaded by the worker wit
   assert.deepEqual(kinds(await pool.evaluate({ filters: [a], events: [ev("loss", [0])] })), [["match"]]);
 });
 
+test("each worker reports its heap and sandbox memory with its results", async (t) => {
+  const pool = new EvaluatorPool({ engine, workers: 2, watchdogMs: 30_000 });
+  t.after(() => pool.close());
+  assert.deepEqual(pool.memory(), [], "nothing before the first result");
+  const filters = [ref(21, "(e) => e.data.result === 'loss'"), ref(22, "(e) => e.data.result === 'win'")];
+  await Promise.all([
+    pool.evaluate({ filters, events: [ev("loss", [0, 1])] }),
+    pool.evaluate({ filters: filters.slice(0, 1), events: [ev("loss", [0])] }),
+  ]);
+  const reports = pool.memory();
+  assert.equal(reports.length, 2, "one per worker");
+  assert.deepEqual(reports.map((m) => m.filters).sort(), [1, 2], "the filters each worker linked");
+  for (const m of reports) {
+    assert.ok(m.heapUsedBytes > 0 && m.heapUsedBytes <= m.heapTotalBytes, JSON.stringify(m));
+    assert.ok(m.sandboxHeapBytes > 0 && m.sandboxHeapBytes < m.sandboxMemoryBytes, JSON.stringify(m));
+  }
+});
+
 test("a worker that holds fewer filters than a batch needs unloads and gets them again, answering the same", async (t) => {
   const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 30_000, maxLoadedFilters: 2 });
   t.after(() => pool.close());
