@@ -79,6 +79,8 @@ export class Engine {
       engine,
       ...(config.workers === null ? {} : { workers: config.workers }),
       watchdogMs: config.watchdog_ms,
+      isCurrent: (ref) =>
+        campaigns.get(ref.campaign.campaignId)?.campaign.versionKey === ref.campaign.versionKey,
     });
     started.pool = pool;
     pool.on("worker-failure", (error) =>

@@ -167,6 +167,7 @@ export class EngineMetrics {
       "Bytes QuickJS has allocated inside each worker's sandbox memory",
       (m) => m.sandboxHeapBytes,
     );
+    perWorker(METRIC_NAMES.workerFilters, "Filters loaded in each worker's sandbox", (m) => m.filters);
     new Gauge({
       name: METRIC_NAMES.campaignsActive,
       help: "Campaigns in the active set",

@@ -183,6 +183,7 @@ test("each worker's heap and sandbox memory, as the workers last reported it", a
     METRIC_NAMES.workerHeapTotalBytes,
     METRIC_NAMES.sandboxMemoryBytes,
     METRIC_NAMES.sandboxHeapBytes,
+    METRIC_NAMES.workerFilters,
   ];
   let all = samples(await metrics.text());
   for (const name of names) assert.equal(all.has(`${name}{worker="0"}`), false, "nothing before a report");
@@ -192,7 +193,7 @@ test("each worker's heap and sandbox memory, as the workers last reported it", a
     heapTotalBytes: n + 2,
     sandboxMemoryBytes: n + 3,
     sandboxHeapBytes: n + 4,
-    filters: 5,
+    filters: n + 5,
   });
   pool.reported = [report(100), report(200)];
   all = samples(await metrics.text());

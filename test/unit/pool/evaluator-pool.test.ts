@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseCampaign } from "../../../src/campaigns/campaign.js";
 import { FilterCompiler } from "../../../src/compile/filter-compiler.js";
 import { EvaluatorPool } from "../../../src/pool/evaluator-pool.js";
@@ -79,6 +80,34 @@ test("a retired filter (its campaign left the set) is unloaded by the worker wit
   assert.equal(pool.loadedFilters, 1, "the worker reported the retired filter unloaded");
   // Needed again after all (a batch built before the deletion): it is sent whole and still answers.
   assert.deepEqual(kinds(await pool.evaluate({ filters: [a], events: [ev("loss", [0])] })), [["match"]]);
+});
+
+test("a filter whose campaign left the set, sent again by a batch built before, is unloaded after that batch", async (t) => {
+  const current = new Set<string>();
+  const pool = new EvaluatorPool({
+    engine,
+    workers: 1,
+    watchdogMs: 30_000,
+    isCurrent: (ref) => current.has(ref.campaign.versionKey),
+  });
+  t.after(() => pool.close());
+  const [a, b] = [ref(31, "(e) => e.data.result === 'loss'"), ref(32, "(e) => e.data.result === 'win'")];
+  current.add(a.campaign.versionKey).add(b.campaign.versionKey);
+  await pool.evaluate({ filters: [a, b], events: [ev("loss", [0, 1])] });
+  current.delete(a.campaign.versionKey);
+  pool.retire(a.campaign.versionKey);
+  await pool.evaluate({ filters: [b], events: [ev("win", [0])] });
+  assert.equal(pool.loadedFilters, 1, "retired and unloaded");
+  // Stale batches, built while `a` was still in the set: it answers as before, and does not stay.
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(kinds(await pool.evaluate({ filters: [a, b], events: [ev("loss", [0, 1])] })), [
+      ["match", "no-match"],
+    ]);
+    assert.equal(pool.loadedFilters, 1, `after stale batch ${i + 1}`);
+  }
+  await sleep(1_100); // a worker reports its memory at most once a second
+  await pool.evaluate({ filters: [b], events: [ev("win", [0])] });
+  assert.equal(pool.memory()[0]?.filters, 1, "the worker holds only the current filter");
 });
 
 test("each worker reports its heap and sandbox memory with its results", async (t) => {
