@@ -323,7 +323,7 @@ try {
   if (exitCode !== 0) failures.push(`engine exited with ${exitCode} on SIGTERM`);
   if (!rss.pass)
     failures.push(
-      `RSS not flat: slope ${fmt(rss.slopeMiBPerMin)} MiB/min (limit ${RSS_CRITERION.maxSlopeMiBPerMin}), end/start ${fmt(rss.endOverStart)} (limit ${RSS_CRITERION.maxEndOverStart})`,
+      `RSS not flat: growth at equal lag ${fmt(rss.growthAtEqualLagMiBPerMin)} MiB/min (limit ${RSS_CRITERION.maxGrowthMiBPerMin}), end/start ${fmt(rss.endOverStart)} (limit ${RSS_CRITERION.maxEndOverStart})`,
     );
 
   const int = (n: number | null) => (n === null ? "n/a" : Math.round(n).toLocaleString("en-US"));
@@ -382,9 +382,24 @@ try {
         result: `${rss.startMiB} / ${rss.endMiB} / ${rss.maxMiB}`,
       },
       { check: "RSS slope MiB/min (steady part)", result: fmt(rss.slopeMiBPerMin) },
+      {
+        check: "RSS growth at equal lag MiB/min / MiB per 1,000 events of lag",
+        result: `${fmt(rss.growthAtEqualLagMiBPerMin)} / ${fmt(rss.miBPerThousandLag)}`,
+      },
+      {
+        check: "slopes MiB/min: sandbox / worker heap / main heap reserved / main heap used",
+        result: [
+          rss.parts.sandbox,
+          rss.parts.workerHeapReserved,
+          rss.parts.mainHeapReserved,
+          rss.parts.mainHeapUsed,
+        ]
+          .map(fmt)
+          .join(" / "),
+      },
       { check: "RSS end / start", result: fmt(rss.endOverStart) },
       {
-        check: `RSS flat (slope < ${RSS_CRITERION.maxSlopeMiBPerMin} MiB/min, end < ${RSS_CRITERION.maxEndOverStart}x start)`,
+        check: `RSS flat (growth at equal lag < ${RSS_CRITERION.maxGrowthMiBPerMin} MiB/min, end < ${RSS_CRITERION.maxEndOverStart}x start)`,
         result: rss.pass ? "PASS" : "FAIL",
       },
       { check: "achieved / target events/s", result: `${fmt(achieved)} / ${fmt(rate)}` },

