@@ -59,6 +59,10 @@ export class CampaignTallies {
     tally.sumMicros += micros;
   }
 
+  delete(campaignId: number): void {
+    this.#byId.delete(campaignId);
+  }
+
   get(campaignId: number): CampaignTally | undefined {
     return this.#byId.get(campaignId);
   }

@@ -25,6 +25,12 @@ export const STATS_INTERVAL_MS = 2_000;
 /** Missing this many statistics in a row makes Kafka count as unreachable. */
 const STATS_MISSED_BEFORE_STALE = 3;
 
+/**
+ * A campaign that left the set keeps its series this long (ms), so that scrapes see its last counts; then they
+ * go, or campaigns created and deleted all day would grow the registry and every scrape without bound.
+ */
+export const GONE_CAMPAIGN_SERIES_MS = 5 * 60_000;
+
 const COMMIT_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** What the metrics read from a started engine (EngineParts has all of it). */
@@ -56,6 +62,8 @@ export class EngineMetrics {
   readonly registry = new Registry();
   readonly readiness: Readiness;
   readonly #tallies = new CampaignTallies();
+  /** Campaigns with tallies that are no longer in the set, and since when (monotonic ms). */
+  readonly #goneSince = new Map<number, number>();
   readonly #log: Logger | undefined;
   readonly #monotonic: () => number;
   readonly #lag: Gauge<"topic" | "partition">;
@@ -202,9 +210,26 @@ export class EngineMetrics {
   /** The Prometheus text of every metric: the registry's, then the per-campaign families. */
   async text(): Promise<string> {
     const engineWide = await this.registry.metrics();
-    const active: number[] = [];
-    for (const a of this.#parts?.campaigns.all() ?? []) active.push(a.campaign.campaignId);
+    const active = new Set<number>();
+    for (const a of this.#parts?.campaigns.all() ?? []) active.add(a.campaign.campaignId);
+    if (this.#parts) this.#dropGoneCampaigns(active);
     return `${engineWide}\n${renderCampaignMetrics(this.#tallies, active)}`;
+  }
+
+  #dropGoneCampaigns(active: ReadonlySet<number>): void {
+    const now = this.#monotonic();
+    for (const [id] of this.#tallies.entries()) {
+      if (active.has(id)) {
+        this.#goneSince.delete(id);
+        continue;
+      }
+      const since = this.#goneSince.get(id);
+      if (since === undefined) this.#goneSince.set(id, now);
+      else if (now - since >= GONE_CAMPAIGN_SERIES_MS) {
+        this.#tallies.delete(id);
+        this.#goneSince.delete(id);
+      }
+    }
   }
 
   get contentType(): string {

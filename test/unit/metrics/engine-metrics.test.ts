@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import type { ActiveCampaign } from "../../../src/campaigns/campaign-set.js";
 import type { PipelineCounters } from "../../../src/events/event-pipeline.js";
 import type { Outcome } from "../../../src/evaluation/outcome.js";
-import { EngineMetrics, METRIC_NAMES, type MeteredParts } from "../../../src/metrics/engine-metrics.js";
+import {
+  EngineMetrics,
+  GONE_CAMPAIGN_SERIES_MS,
+  METRIC_NAMES,
+  type MeteredParts,
+} from "../../../src/metrics/engine-metrics.js";
 import type { WorkerMemory } from "../../../src/pool/protocol.js";
 import { sample, samples } from "./exposition.js";
 
@@ -210,4 +215,29 @@ test("each worker's heap and sandbox memory, as the workers last reported it", a
     false,
     "a worker gone is not repeated",
   );
+});
+
+test("a campaign that left the set keeps its series for GONE_CAMPAIGN_SERIES_MS, then they go", async () => {
+  let clock = 0;
+  const metrics = new EngineMetrics({ processMetrics: false, monotonic: () => clock });
+  const ids = [1, 2];
+  const { parts } = fakeParts(ids);
+  metrics.attach(parts);
+  for (const id of [1, 2]) metrics.hooks.onOutcome?.(active(id), { kind: "match", fuelUsed: 1, micros: 3 });
+  const matches = async (id: number) =>
+    samples(await metrics.text()).get(`${METRIC_NAMES.campaignMatches}{campaign_id="${id}"}`);
+
+  ids.splice(1, 1); // campaign 2 deleted
+  assert.equal(await matches(2), 1, "its last count is still shown");
+  clock += GONE_CAMPAIGN_SERIES_MS - 1;
+  assert.equal(await matches(2), 1);
+  clock += 1;
+  assert.equal(await matches(2), undefined, "gone after the grace period");
+  assert.equal(await matches(1), 1, "the active campaign stays");
+
+  ids.push(2); // created again with the same id: counted afresh
+  metrics.hooks.onOutcome?.(active(2), { kind: "match", fuelUsed: 1, micros: 3 });
+  assert.equal(await matches(2), 1);
+  clock += 10 * GONE_CAMPAIGN_SERIES_MS;
+  assert.equal(await matches(2), 1, "an active campaign never expires");
 });
