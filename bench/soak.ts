@@ -70,7 +70,7 @@ const positive = (name: keyof typeof values): number => {
 const rate = positive("rate");
 const minutes = positive("minutes");
 const warmupSeconds =
-  // RSS climbed for about 2 minutes in each of the 10-minute runs here (docs/soak.md), with or
+  // RSS climbed for about 2 minutes in each of the 10-minute runs here (BENCHMARKS.md, "Soak"), with or
   // without campaigns being created and deleted: the steady part starts after that.
   60 * (values["warmup-minutes"] === undefined ? Math.min(2, minutes / 5) : positive("warmup-minutes"));
 const sampleMs = positive("sample-seconds") * 1000;
