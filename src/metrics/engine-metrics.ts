@@ -141,7 +141,30 @@ export class EngineMetrics {
         this.set(utilization());
       },
     });
-    const perWorker = (name: string, help: string, read: (m: WorkerMemory) => number): void => {
+    const perWorker: [name: string, help: string, read: (m: WorkerMemory) => number][] = [
+      [
+        METRIC_NAMES.workerHeapUsedBytes,
+        "V8 heap in use in each evaluation worker (as it last reported, at most 1 s old)",
+        (m) => m.heapUsedBytes,
+      ],
+      [
+        METRIC_NAMES.workerHeapTotalBytes,
+        "V8 heap reserved by each evaluation worker",
+        (m) => m.heapTotalBytes,
+      ],
+      [
+        METRIC_NAMES.sandboxMemoryBytes,
+        "WebAssembly memory of each worker's sandbox (it grows, never shrinks)",
+        (m) => m.sandboxMemoryBytes,
+      ],
+      [
+        METRIC_NAMES.sandboxHeapBytes,
+        "Bytes QuickJS has allocated inside each worker's sandbox memory",
+        (m) => m.sandboxHeapBytes,
+      ],
+      [METRIC_NAMES.workerFilters, "Filters loaded in each worker's sandbox", (m) => m.filters],
+    ];
+    for (const [name, help, read] of perWorker)
       new Gauge({
         name,
         help,
@@ -154,28 +177,6 @@ export class EngineMetrics {
             .forEach((m, i) => this.set({ worker: String(i) }, read(m)));
         },
       });
-    };
-    perWorker(
-      METRIC_NAMES.workerHeapUsedBytes,
-      "V8 heap in use in each evaluation worker (as it last reported, at most 1 s old)",
-      (m) => m.heapUsedBytes,
-    );
-    perWorker(
-      METRIC_NAMES.workerHeapTotalBytes,
-      "V8 heap reserved by each evaluation worker",
-      (m) => m.heapTotalBytes,
-    );
-    perWorker(
-      METRIC_NAMES.sandboxMemoryBytes,
-      "WebAssembly memory of each worker's sandbox (it grows, never shrinks)",
-      (m) => m.sandboxMemoryBytes,
-    );
-    perWorker(
-      METRIC_NAMES.sandboxHeapBytes,
-      "Bytes QuickJS has allocated inside each worker's sandbox memory",
-      (m) => m.sandboxHeapBytes,
-    );
-    perWorker(METRIC_NAMES.workerFilters, "Filters loaded in each worker's sandbox", (m) => m.filters);
     new Gauge({
       name: METRIC_NAMES.campaignsActive,
       help: "Campaigns in the active set",
