@@ -5,7 +5,7 @@
 // modules (the main thread, which compiles them; the workers, which unload them) allocate little JS, so it
 // can run rarely: under campaign churn the process grew by ~90 MiB before collections caught up
 // (bench/probes/filter-churn-memory.ts; BENCHMARKS.md, "Soak"). So each thread counts the modules it drops
-// and runs a full collection after every RECLAIM_EVERY of them: a few milliseconds each, for at most
+// and runs a full collection after every RECLAIM_EVERY of them (6-9 ms each in a small process here), for at most
 // RECLAIM_EVERY × 10 KB of memory waiting per thread.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
