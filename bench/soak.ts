@@ -14,13 +14,14 @@ import { EngineProcess } from "../test/helpers/engine-process.js";
 import { readToEnd, useBootstrap } from "../test/helpers/kafka.js";
 import {
   bootstrap,
-  createTopic,
+  createRunTopics,
   deleteTopics,
   endOffsets,
   localBroker,
   produceBulk,
   recordCount,
   waitCommitted,
+  runTopics,
 } from "./lib/kafka.js";
 import { machine } from "./lib/machine.js";
 import { fmt, table } from "./lib/report.js";
@@ -96,13 +97,7 @@ function freePort(): Promise<number> {
 }
 
 const id = `soak-${randomUUID().slice(0, 8)}`;
-const topics = {
-  events: `${id}-events`,
-  campaigns: `${id}-campaigns`,
-  triggers: `${id}-triggers`,
-  dlq: `${id}-dlq`,
-  status: `${id}-status`,
-};
+const topics = runTopics(id);
 const group = `${id}-engine`;
 const dir = mkdtempSync(join(tmpdir(), `rtcrm-${id}-`));
 const results: Record<string, unknown> = {};
@@ -141,11 +136,7 @@ try {
   const stable = stableCampaignRecords();
   const templates = buildTemplates(templateCount, stable);
 
-  await createTopic(topics.events, EVENT_PARTITIONS);
-  await createTopic(topics.triggers, EVENT_PARTITIONS, { "message.timestamp.type": "LogAppendTime" });
-  await createTopic(topics.campaigns, 1, { "cleanup.policy": "compact" });
-  await createTopic(topics.status, 1, { "cleanup.policy": "compact" });
-  await createTopic(topics.dlq, 1);
+  await createRunTopics(topics, EVENT_PARTITIONS);
   topicsCreated = true;
   await produceBulk(
     topics.campaigns,

@@ -39,6 +39,37 @@ export async function createTopic(
   );
 }
 
+/** The five topics of one engine run, named after the run's `id`. */
+export interface RunTopics {
+  readonly events: string;
+  readonly campaigns: string;
+  readonly triggers: string;
+  readonly dlq: string;
+  readonly status: string;
+}
+
+export function runTopics(id: string): RunTopics {
+  return {
+    events: `${id}-events`,
+    campaigns: `${id}-campaigns`,
+    triggers: `${id}-triggers`,
+    dlq: `${id}-dlq`,
+    status: `${id}-status`,
+  };
+}
+
+/**
+ * Creates a run's topics as the engine expects them: campaigns and statuses compacted, and the trigger topic
+ * stamped with LogAppendTime, which the latency measurements read.
+ */
+export async function createRunTopics(topics: RunTopics, eventPartitions: number): Promise<void> {
+  await createTopic(topics.events, eventPartitions);
+  await createTopic(topics.triggers, eventPartitions, { "message.timestamp.type": "LogAppendTime" });
+  await createTopic(topics.campaigns, 1, { "cleanup.policy": "compact" });
+  await createTopic(topics.status, 1, { "cleanup.policy": "compact" });
+  await createTopic(topics.dlq, 1);
+}
+
 export async function deleteTopics(topics: string[]): Promise<void> {
   await withAdmin((a) => a.deleteTopics({ topics })).catch(() => undefined);
 }

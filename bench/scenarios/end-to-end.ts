@@ -11,12 +11,15 @@ import { scanToEnd } from "../../test/helpers/kafka.js";
 import { ExpectedTriggers } from "../lib/expected.js";
 import {
   bootstrap,
+  createRunTopics,
   createTopic,
   deleteTopics,
   endOffsets,
   produceBulk,
   recordCount,
   waitCommitted,
+  runTopics,
+  type RunTopics,
 } from "../lib/kafka.js";
 import { progress } from "../lib/report.js";
 import { campaignRecord, generateCampaigns, generateEvents } from "../workload/generator.js";
@@ -25,7 +28,7 @@ export const EVENT_PARTITIONS = 3;
 
 export interface Workload {
   readonly id: string;
-  readonly topics: { events: string; campaigns: string; triggers: string; dlq: string; status: string };
+  readonly topics: RunTopics;
   readonly events: number;
   readonly campaigns: number;
   /** The campaign records written to the campaign topic. */
@@ -45,18 +48,8 @@ export async function prepareWorkload(
   campaignRecords?: string[],
 ): Promise<Workload> {
   const id = `bench-${name}-${randomUUID().slice(0, 8)}`;
-  const topics = {
-    events: `${id}-events`,
-    campaigns: `${id}-campaigns`,
-    triggers: `${id}-triggers`,
-    dlq: `${id}-dlq`,
-    status: `${id}-status`,
-  };
-  await createTopic(topics.events, EVENT_PARTITIONS);
-  await createTopic(topics.triggers, EVENT_PARTITIONS, { "message.timestamp.type": "LogAppendTime" });
-  await createTopic(topics.campaigns, 1, { "cleanup.policy": "compact" });
-  await createTopic(topics.status, 1, { "cleanup.policy": "compact" });
-  await createTopic(topics.dlq, 1);
+  const topics = runTopics(id);
+  await createRunTopics(topics, EVENT_PARTITIONS);
   const records = campaignRecords ?? generateCampaigns(7, campaigns).map(campaignRecord);
   await produceBulk(
     topics.campaigns,
