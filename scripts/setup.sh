@@ -9,7 +9,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # Debian/Ubuntu packages: the Kafka client's native build (librdkafka against system libraries),
 # the QuickJS-to-WebAssembly toolchain, Java/Maven for the local broker, and Chromium for the UI's browser test.
 debian_packages=(
-  build-essential python3 pkg-config openssl
+  build-essential patch python3 pkg-config openssl
   zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
   openjdk-17-jre-headless maven

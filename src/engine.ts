@@ -2,6 +2,7 @@
 // evaluation in the worker pool, triggers out, offsets committed. Start and a two-phase stop.
 import { CampaignReader } from "./campaigns/campaign-reader.js";
 import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
+import { Quarantine } from "./campaigns/quarantine.js";
 import { FilterCompiler } from "./compile/filter-compiler.js";
 import { hostname } from "node:os";
 import { fuelFor, type Config } from "./config/config.js";
@@ -15,9 +16,6 @@ import { ensureTopics } from "./kafka/topics.js";
 import type { Logger } from "./logging/logger.js";
 import { EvaluatorPool } from "./pool/evaluator-pool.js";
 import { loadEngineModule, type EngineModule } from "./sandbox/engine-module.js";
-
-/** Watchdog kills or engine traps caused by one campaign version, after which it is quarantined. */
-const QUARANTINE_AFTER_WATCHDOG = 3;
 
 export interface EngineParts {
   readonly campaigns: CampaignSet;
@@ -54,13 +52,23 @@ export class Engine {
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
     // The pool exists once the campaign topic is read; removals before that have nothing to unload.
-    const started: { engine?: Engine; pool?: EvaluatorPool } = {};
+    const started: { engine?: Engine; pool?: EvaluatorPool; reader?: CampaignReader } = {};
+    const quarantine = new Quarantine({
+      after: config.quarantine_after,
+      windowMs: config.quarantine_window_ms,
+    });
     const campaigns = new CampaignSet({
       compiler,
-      limitsFor: (id) => ({ fuel: fuelFor(config, id), memoryBytes: config.memory_limit_bytes }),
+      quarantined: (versionKey) => quarantine.reason(versionKey),
+      limitsFor: (id) => ({
+        fuel: fuelFor(config, id),
+        memoryBytes: config.memory_limit_bytes,
+        deadlineMs: config.call_deadline_ms,
+      }),
       onRemoved: (removed) => {
         started.pool?.retire(removed.campaign.versionKey);
         compiler.forget(removed.campaign.filter);
+        quarantine.forgetStrikes(removed.campaign.versionKey);
       },
     });
     const exactlyOnce = config.delivery === "exactly-once";
@@ -81,15 +89,28 @@ export class Engine {
       watchdogMs: config.watchdog_ms,
       isCurrent: (ref) =>
         campaigns.get(ref.campaign.campaignId)?.campaign.versionKey === ref.campaign.versionKey,
+      isQuarantined: (versionKey) => quarantine.has(versionKey),
+      quarantine: { after: config.quarantine_after, windowMs: config.quarantine_window_ms },
+      campaignsMemoryBytes: config.worker_memory_limit_bytes,
     });
     started.pool = pool;
     pool.on("worker-failure", (error) =>
       log.warn("evaluation worker replaced", { error: errorMessage(error) }),
     );
-    const reader = new CampaignReader(config, campaigns, statusProducer, log);
+    /** Takes a campaign version out of the set and says so on the status topic (if it is still the current one). */
+    const quarantineVersion = (campaignId: number, versionKey: string, reason: string): void => {
+      const status = campaigns.quarantine(campaignId, versionKey, reason, "engine");
+      if (status) started.reader?.publish(status);
+    };
+    const reader = new CampaignReader(config, campaigns, statusProducer, log, (status) => {
+      // Read at start, or decided by another instance (this one's own records are known already).
+      const reason = status.reasons?.[0] ?? "quarantined";
+      if (quarantine.remember(status.version, reason))
+        quarantineVersion(status.campaign_id, status.version, reason);
+    });
+    started.reader = reader;
     await retryWhileUnreachable(log, () => reader.start());
 
-    const watchdogCounts = new Map<string, number>();
     const reported = new Set<string>();
     const onFilterProblem = (active: ActiveCampaign, outcome: Outcome): void => {
       hooks.onFilterProblem?.(active, outcome);
@@ -103,21 +124,16 @@ export class Engine {
           message: "message" in outcome ? outcome.message : undefined,
         });
       }
-      // Filters that hang a worker or crash the engine instance cost every other campaign: quarantine them.
-      const engineTrap =
-        "message" in outcome &&
-        typeof outcome.message === "string" &&
-        outcome.message.startsWith("engine trap:");
-      if (outcome.kind !== "watchdog" && !engineTrap) return;
-      const n = (watchdogCounts.get(active.campaign.versionKey) ?? 0) + 1;
-      watchdogCounts.set(active.campaign.versionKey, n);
-      if (n < QUARANTINE_AFTER_WATCHDOG || campaigns.get(id) !== active) return;
-      const status = campaigns.quarantine(
-        id,
-        `its filter stopped a worker ${n} times (${outcome.kind === "watchdog" ? `over the ${config.watchdog_ms} ms watchdog` : "engine trap"}); write a new version to activate it again`,
-        "engine",
-      );
-      if (status) reader.publish(status);
+      // Filters the sandbox keeps having to stop cost every other campaign: quarantine them (blame by outcome).
+      if (outcome.kind === "skipped") return;
+      const key = active.campaign.versionKey;
+      const reason =
+        outcome.kind === "quarantined"
+          ? quarantine.remember(key, outcome.message ?? "quarantined by a worker")
+            ? quarantine.reason(key)
+            : undefined
+          : quarantine.strike(key, outcome);
+      if (reason !== undefined) quarantineVersion(id, key, reason);
     };
     const onFatal = (error: Error): void => {
       hooks.onFatal?.(error);

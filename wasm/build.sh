@@ -25,7 +25,7 @@ STACK_SIZE=$((1024 * 1024))
 JS_STACK=$((384 * 1024))
 MAX_MEMORY=$((1024 * 1024 * 1024))   # hard cap of the wasm memory (1 GiB)
 
-INPUTS=("$HERE/build.sh" "$HERE/runtime.c" "$HERE/prelude.js" "$HERE/quickjs-ext.c")
+INPUTS=("$HERE/build.sh" "$HERE/runtime.c" "$HERE/prelude.js" "$HERE/quickjs-ext.c" "$HERE/quickjs.patch")
 
 start=$(date +%s%N)
 mkdir -p "$B"
@@ -67,52 +67,10 @@ for f in quickjs.c quickjs.h quickjs-atom.h quickjs-opcode.h libregexp.c librege
 done
 rm -rf "$B/extract"
 
-# Patch 1: report every runtime "stack overflow" to runtime.c, which then
-# makes it uncatchable (the next interrupt poll aborts the evaluation).
-grep -q '^static JSValue JS_ThrowStackOverflow(JSContext \*ctx)$' "$SRC/quickjs.c"
-sed -i '/^static JSValue JS_ThrowStackOverflow(JSContext \*ctx)$/{
-i void rtcrm_on_stack_overflow(JSContext *ctx);
-n
-a \    rtcrm_on_stack_overflow(ctx);
-}' "$SRC/quickjs.c"
-grep -q '^    rtcrm_on_stack_overflow(ctx);$' "$SRC/quickjs.c"
-# Patch 2: objects made by JSON-parsing an event get a prototype chosen by
-# runtime.c (the Java-Map-like API), at no extra cost; JSON.parse in filters
-# is unaffected (runtime.c sets the prototype only around its own parse).
-sed -i '/^static JSValue json_parse_value(JSParseState \*s)$/{
-i JSValue rtcrm_json_object(JSContext *ctx);
-}' "$SRC/quickjs.c"
-sed -i '/^static JSValue json_parse_value(JSParseState \*s)$/,/^}$/ s/^            val = JS_NewObject(ctx);$/            val = rtcrm_json_object(ctx);/' "$SRC/quickjs.c"
-[[ $(grep -c 'rtcrm_json_object' "$SRC/quickjs.c") == 2 ]]
-# Patch 3: fuel for work done inside builtins. Generic element access
-# (array methods applied to array-likes, e.g. indexOf on {length: 2**52}) and
-# every regexp backtracking step poll the interrupt counter like a loop
-# iteration does, so neither can run unbounded. (libregexp's opaque is the
-# JSContext; lre_check_timeout is in quickjs-ext.c.)
-sed -i '/^static int JS_TryGetPropertyInt64(JSContext \*ctx, JSValueConst obj, int64_t idx, JSValue \*pval)$/{
-n
-a \    if (js_poll_interrupts(ctx)) { *pval = JS_UNDEFINED; return -1; }
-}' "$SRC/quickjs.c"
-sed -i '/^static JSValue JS_GetPropertyInt64(JSContext \*ctx, JSValueConst obj, int64_t idx)$/{
-n
-a \    if (js_poll_interrupts(ctx)) return JS_EXCEPTION;
-}' "$SRC/quickjs.c"
-[[ $(grep -c '^    if (js_poll_interrupts(ctx)) { \*pval = JS_UNDEFINED; return -1; }$' "$SRC/quickjs.c") == 1 ]]
-[[ $(grep -c '^    if (js_poll_interrupts(ctx)) return JS_EXCEPTION;$' "$SRC/quickjs.c") == 1 ]]
-sed -i '/^static intptr_t lre_exec_backtrack(REExecContext \*s, uint8_t \*\*capture,$/i int lre_check_timeout(void *opaque);' "$SRC/libregexp.c"
-sed -i 's/^            no_match:$/            no_match:\n                if (lre_check_timeout(s->opaque)) return -1;/' "$SRC/libregexp.c"
-[[ $(grep -c 'lre_check_timeout' "$SRC/libregexp.c") == 2 ]]
-# Patch 4: JSON.stringify recursion has no stack check in this version (a
-# deeply nested value would overflow the C stack and trap): add the usual one.
-sed -i '/^static int js_json_to_str(JSContext \*ctx, JSONStringifyContext \*jsc,$/,/^}$/ s/^    prop = JS_UNDEFINED;$/&\n    if (js_check_stack_overflow(ctx->rt, 0)) { JS_ThrowStackOverflow(ctx); goto exception; }/' "$SRC/quickjs.c"
-[[ $(grep -c '^    if (js_check_stack_overflow(ctx->rt, 0)) { JS_ThrowStackOverflow(ctx); goto exception; }$' "$SRC/quickjs.c") == 1 ]]
-# Patch 5 (only in effect with -DRTCRM_UNMETERED, the benchmark's baseline): no interrupt polls at all.
-sed -i '/^static inline __exception int js_poll_interrupts(JSContext \*ctx)$/{
-n
-a #ifdef RTCRM_UNMETERED\n    return 0;\n#endif
-}' "$SRC/quickjs.c"
-[[ $(grep -c '^#ifdef RTCRM_UNMETERED$' "$SRC/quickjs.c") == 1 ]]
-# Patch 6: helpers needing QuickJS internals (interrupt counter, job queue).
+# The patches (wasm/quickjs.patch, a unified diff against the pristine sources; wasm/README.md lists what
+# they do): `patch` refuses to apply a hunk that does not match exactly, so a changed source fails the build.
+patch --quiet --forward --fuzz=0 --no-backup-if-mismatch -p1 -d "$SRC" < "$HERE/quickjs.patch"
+# Helpers needing QuickJS internals (interrupt counter, job queue, fuel), appended to quickjs.c.
 { echo; echo "/* ---- appended by wasm/build.sh ---- */"; cat "$HERE/quickjs-ext.c"; } >> "$SRC/quickjs.c"
 
 # ---- 3. prelude as a C string
@@ -125,7 +83,7 @@ fs.writeFileSync(process.argv[2],
 ' "$HERE/prelude.js" "$SRC/prelude.h"
 
 # ---- 4. compile (objects in parallel) and link
-CFLAGS=(--target=wasm32-wasi --sysroot=/usr -O2 -Wno-everything
+CFLAGS=(--target=wasm32-wasi --sysroot=/usr -O2 -mbulk-memory -Wno-everything
   -D_WASI_EMULATED_SIGNAL '-DCONFIG_VERSION="2021-03-27"' -DEMSCRIPTEN
   -DCONFIG_BIGNUM -DCONFIG_STACK_CHECK -DRTCRM_JS_STACK=$JS_STACK
   -DFE_DOWNWARD=0x400 -DFE_UPWARD=0x800 -I"$SRC" "${VARIANT_FLAGS[@]}"
@@ -151,9 +109,10 @@ node -e '
 const fs = require("fs");
 const m = new WebAssembly.Module(fs.readFileSync(process.argv[1]));
 const allowed = new Set(["fd_write","fd_close","fd_seek","fd_fdstat_get","clock_time_get","proc_exit"]);
-const bad = WebAssembly.Module.imports(m).filter(i => i.module !== "wasi_snapshot_preview1" || !allowed.has(i.name));
+const ok = i => (i.module === "wasi_snapshot_preview1" && allowed.has(i.name)) || (i.module === "rtcrm" && i.name === "now");
+const bad = WebAssembly.Module.imports(m).filter(i => !ok(i));
 if (bad.length) { console.error("build:wasm: unexpected imports", bad); process.exit(1); }
-console.log("build:wasm: imports:", WebAssembly.Module.imports(m).map(i => i.name).join(" "));
+console.log("build:wasm: imports:", WebAssembly.Module.imports(m).map(i => `${i.module}.${i.name}`).join(" "));
 ' "$OUT"
 
 ms=$((($(date +%s%N) - start) / 1000000))

@@ -35,9 +35,16 @@ void rtcrm_discard_jobs(JSRuntime *rt)
     init_list_head(&rt->job_list);
 }
 
-/* Called by the patched libregexp at every backtracking step: one fuel each,
-   so catastrophic backtracking runs out of fuel instead of forever. */
+/* Called by the patched libregexp at every backtracking step: three units each
+   (a step costs about three polls of a plain loop), so catastrophic
+   backtracking runs out of fuel instead of forever. */
 int lre_check_timeout(void *opaque)
 {
-    return js_poll_interrupts((JSContext *)opaque);
+    return js_charge((JSContext *)opaque, 3);
+}
+
+/* Charge fuel from the allocator (wasm/runtime.c), which cannot throw: the next poll stops the call. */
+void rtcrm_charge_quiet(JSContext *ctx, int64_t units)
+{
+    js_charge_quiet(ctx, units);
 }

@@ -33,7 +33,7 @@ export class ExpectedTriggers {
     const candidates = this.#routes.get(`${game}\u0000${eventName}`);
     if (!candidates) return [];
     const view = new EventView(json);
-    const limits = { fuel: 1_000_000, memoryBytes: 16 << 20 };
+    const limits = { fuel: 1_000_000, memoryBytes: 16 << 20, deadlineMs: 1_000 };
     return candidates
       .filter(
         ({ campaign, compiled }) =>

@@ -33,7 +33,13 @@ function campaign(i: number): FilterRef {
   if (!parsed.ok) throw new Error(parsed.reasons.join("; "));
   const compiled = compiler.compileSync(filter);
   if (!keep) compiler.forget(filter);
-  return { ...compiled, campaign: parsed.campaign, fuel: 1_000_000, memoryBytes: 16 << 20 };
+  return {
+    ...compiled,
+    campaign: parsed.campaign,
+    fuel: 1_000_000,
+    memoryBytes: 16 << 20,
+    deadlineMs: 1_000,
+  };
 }
 
 const events: BatchEvent[] = Array.from({ length: 50 }, () => ({

@@ -51,7 +51,7 @@ export function runFilterEval(quick: boolean): { rows: Row[]; results: FilterEva
   const unmetered = unmeteredEngine();
   const dir = mkdtempSync(join(tmpdir(), "rtcrm-bench-"));
   const v8 = new V8Reference();
-  const limits = { fuel: 10_000_000, memoryBytes: 16 << 20 };
+  const limits = { fuel: 10_000_000, memoryBytes: 16 << 20, deadlineMs: 1_000 };
   const results: FilterEvalResult[] = [];
 
   for (const kind of Object.keys(FILTERS) as FilterKind[]) {

@@ -87,6 +87,7 @@ class VersionReference {
         this.#sandbox.evaluate(`v${w.no}`, new EventView(eventJson(t, n)).for(compiled), {
           fuel: 1_000_000,
           memoryBytes: 16 << 20,
+          deadlineMs: 1_000,
         }),
       ).kind === "match"
     );

@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "rtcrm-retention-"));
 const engine = loadEngineModule();
 const compiler = new FilterCompiler(engine, dir);
 const event = JSON.stringify({ data: { level: 5, items: [{ qty: 3 }] }, market: "de" });
-const limits = { fuel: 1_000_000, memoryBytes: 16 << 20 };
+const limits = { fuel: 1_000_000, memoryBytes: 16 << 20, deadlineMs: 1_000 };
 const mib = (bytes: number) => bytes / 2 ** 20;
 const rows: Row[] = [];
 for (const mode of ["keep", "unload"] as const) {

@@ -1,5 +1,7 @@
 // Reads the campaign topic from the beginning on every start (no shared group offsets: every instance holds
-// every campaign), resolves start() once it has read up to the end, then follows live updates.
+// every campaign), resolves start() once it has read up to the end, then follows live updates. Before the
+// campaigns it reads the status topic to its end, and it follows it too: a "quarantined" record (written by this
+// or another instance) keeps that campaign version out of evaluation everywhere and across restarts.
 import { randomUUID } from "node:crypto";
 import rdkafka from "@confluentinc/kafka-javascript";
 import type { Config } from "../config/config.js";
@@ -30,11 +32,20 @@ export class CampaignReader {
   #stopped = false;
   #loop: Promise<void> | undefined;
   readonly #listeners: ((status: CampaignStatus) => void)[] = [];
+  readonly #onQuarantined: (status: QuarantinedStatus) => void;
 
-  constructor(config: Config, campaigns: CampaignSet, producer: AckingProducer, log: Logger) {
+  /** `onQuarantined` is called for every "quarantined" record of the status topic, the engine's own included. */
+  constructor(
+    config: Config,
+    campaigns: CampaignSet,
+    producer: AckingProducer,
+    log: Logger,
+    onQuarantined: (status: QuarantinedStatus) => void = () => {},
+  ) {
     this.#config = config;
     this.#campaigns = campaigns;
     this.#producer = producer;
+    this.#onQuarantined = onQuarantined;
     this.#log = log.child({ component: "campaigns" });
     this.#consumer = new rdkafka.KafkaConsumer(
       {
@@ -53,29 +64,58 @@ export class CampaignReader {
     this.#listeners.push(listener);
   }
 
-  /** Connects, reads the topic up to its current end, and keeps following it in the background. */
+  /**
+   * Connects, reads the status topic and then the campaign topic up to their current ends, and keeps following
+   * both in the background.
+   */
   async start(connectTimeoutMs = 30_000): Promise<void> {
-    const topic = this.#config.campaign_topic;
+    const statusTopic = this.#config.campaign_status_topic;
     await connectConsumer(this.#consumer, connectTimeoutMs);
-    const partitions = await partitionsOf(this.#consumer, topic, connectTimeoutMs);
+    const status = await this.#partitionsFrom(statusTopic, connectTimeoutMs);
+    const statusRead = await this.#readToEnd(statusTopic, status, [], connectTimeoutMs);
+    const campaigns = await this.#partitionsFrom(this.#config.campaign_topic, connectTimeoutMs);
+    // The status topic goes on from where it was read to; the campaign topic is read from its beginning.
+    const after = status.map((a) => ({ ...a, offset: statusRead.get(a.partition) ?? OFFSET_BEGINNING }));
+    const ends = await this.#readToEnd(this.#config.campaign_topic, campaigns, after, connectTimeoutMs);
+    this.#log.info("campaign topic read to its end", {
+      offsets: [...ends.values()].reduce((n, o) => n + o, 0),
+      campaigns: this.#campaigns.size,
+    });
+    this.#loop = this.#follow();
+  }
+
+  async #partitionsFrom(topic: string, timeoutMs: number): Promise<rdkafka.TopicPartitionOffset[]> {
+    const partitions = await partitionsOf(this.#consumer, topic, timeoutMs);
+    return partitions.map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING }));
+  }
+
+  /**
+   * Assigns `partitions` (read to their current ends) and `alongside` (other partitions read as records come),
+   * applies every record, and returns the next offset of each of `partitions` once all are read.
+   */
+  async #readToEnd(
+    topic: string,
+    partitions: rdkafka.TopicPartitionOffset[],
+    alongside: rdkafka.TopicPartitionOffset[],
+    timeoutMs: number,
+  ): Promise<Map<number, number>> {
     const ends = new Map<number, number>();
-    for (const p of partitions) ends.set(p, await highWatermark(this.#consumer, topic, p, connectTimeoutMs));
-    this.#consumer.assign(partitions.map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
+    for (const { partition } of partitions)
+      ends.set(partition, await highWatermark(this.#consumer, topic, partition, timeoutMs));
+    this.#consumer.assign([...partitions, ...alongside]);
     const behind = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
-    let applied = 0;
     while (behind.size > 0 && !this.#stopped) {
       for (const message of await consumeBatch(this.#consumer, 500)) {
         await this.#apply(message);
-        applied++;
-        if (message.offset + 1 >= (ends.get(message.partition) ?? 0)) behind.delete(message.partition);
+        if (message.topic === topic && message.offset + 1 >= (ends.get(message.partition) ?? 0))
+          behind.delete(message.partition);
       }
       // The position also moves past offsets that hold no record (compaction, transaction markers).
-      for (const { partition, offset } of this.#consumer.position()) {
-        if (offset >= (ends.get(partition) ?? 0)) behind.delete(partition);
+      for (const { topic: t, partition, offset } of this.#consumer.position()) {
+        if (t === topic && offset >= (ends.get(partition) ?? 0)) behind.delete(partition);
       }
     }
-    this.#log.info("campaign topic read to its end", { records: applied, campaigns: this.#campaigns.size });
-    this.#loop = this.#follow();
+    return ends;
   }
 
   async #follow(): Promise<void> {
@@ -90,6 +130,11 @@ export class CampaignReader {
   }
 
   async #apply(message: rdkafka.Message): Promise<void> {
+    if (message.topic === this.#config.campaign_status_topic) {
+      const quarantined = quarantinedStatus(message.value);
+      if (quarantined) this.#onQuarantined(quarantined);
+      return;
+    }
     const source = `${message.topic}/${message.partition}/${message.offset}`;
     const key = message.key === undefined || message.key === null ? null : message.key.toString();
     const status = await this.#campaigns.apply({ key, value: message.value ?? null, source });
@@ -129,4 +174,26 @@ export class CampaignReader {
     await this.#loop;
     await disconnectConsumer(this.#consumer, timeoutMs);
   }
+}
+
+/** A status record saying that a campaign version was quarantined. */
+export interface QuarantinedStatus extends CampaignStatus {
+  readonly status: "quarantined";
+  readonly campaign_id: number;
+  readonly version: string;
+}
+
+/** The record when it is a quarantine of a known version (other records of the status topic are not needed). */
+function quarantinedStatus(value: Buffer | null | undefined): QuarantinedStatus | null {
+  if (!value) return null;
+  let record: unknown;
+  try {
+    record = JSON.parse(value.toString("utf8"));
+  } catch {
+    return null;
+  }
+  const r = record as Partial<QuarantinedStatus> | null;
+  return r?.status === "quarantined" && typeof r.version === "string" && typeof r.campaign_id === "number"
+    ? (r as QuarantinedStatus)
+    : null;
 }

@@ -16,6 +16,7 @@ export interface ActiveCampaign {
   readonly accessKey: string;
   readonly fuel: number;
   readonly memoryBytes: number;
+  readonly deadlineMs: number;
 }
 
 export interface FilterCompilerLike {
@@ -37,9 +38,11 @@ export interface CampaignRecord {
 
 export interface CampaignSetOptions {
   readonly compiler: FilterCompilerLike;
-  readonly limitsFor: (campaignId: number) => { fuel: number; memoryBytes: number };
+  readonly limitsFor: (campaignId: number) => { fuel: number; memoryBytes: number; deadlineMs: number };
   /** A campaign version left the set (replaced, deleted, rejected or quarantined): its filter can go. */
   readonly onRemoved?: (removed: ActiveCampaign) => void;
+  /** Why a campaign version is quarantined (it is then kept out of the set), or undefined. */
+  readonly quarantined?: (versionKey: string) => string | undefined;
   readonly now?: () => Date;
 }
 
@@ -133,6 +136,15 @@ export class CampaignSet {
       return status(campaignId, "rejected", { reasons });
     }
     const campaign = parsed.campaign;
+    const quarantined = this.#options.quarantined?.(campaign.versionKey);
+    if (quarantined !== undefined) {
+      this.#remove(campaign.campaignId);
+      return status(campaign.campaignId, "quarantined", {
+        reasons: [`this version was quarantined earlier: ${quarantined}`],
+        version: campaign.versionKey,
+        filter_artefact: compiled.hash,
+      });
+    }
     this.#put({
       campaign,
       module: compiled.module,
@@ -147,16 +159,22 @@ export class CampaignSet {
     });
   }
 
-  /** Takes a campaign out of evaluation (e.g. its filter keeps hanging workers) until a new version is written. */
-  quarantine(campaignId: number, reason: string, source: string): CampaignStatus | null {
-    if (!this.#byId.has(campaignId)) return null;
+  /**
+   * Takes campaign version `versionKey` out of evaluation (its filter kept being stopped by the sandbox) until a
+   * new version is written. Null when that version is not the campaign's current one.
+   */
+  quarantine(campaignId: number, versionKey: string, reason: string, source: string): CampaignStatus | null {
+    const active = this.#byId.get(campaignId);
+    if (!active || active.campaign.versionKey !== versionKey) return null;
     this.#remove(campaignId);
     return {
       campaign_id: campaignId,
       status: "quarantined",
       reasons: [reason],
+      version: versionKey,
+      filter_artefact: active.artefact,
       source,
-      at: new Date().toISOString(),
+      at: (this.#options.now?.() ?? new Date()).toISOString(),
     };
   }
 

@@ -2,7 +2,13 @@
 // Global options may stand anywhere; each command parses the rest with its own option set (node:util parseArgs).
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+/** Exit codes of every command; a command a signal stopped exits as a shell reports it: 128 + the signal's number. */
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The exit code of a command stopped by `signal` (Io.signal, aborted with the signal's name). */
+export function signalExit(signal: AbortSignal): number {
+  return signal.reason === "SIGTERM" ? EXIT.SIGTERM : EXIT.SIGINT;
+}
 
 /** Wrong command line: reported with the command's usage line, exit code 2. */
 export class UsageError extends Error {

@@ -1,8 +1,9 @@
 // `rtcrm backtest --campaigns FILE --events FILE.jsonl [--triggers] [--json]`.
 import { existsSync } from "node:fs";
+import { setImmediate as eventLoopTurn } from "node:timers/promises";
 import { fuelFor } from "../config/config.js";
 import { Backtest, triggerRecordLine, type BacktestReport, type Tallied } from "./backtest.js";
-import { EXIT, UsageError } from "./args.js";
+import { EXIT, signalExit, UsageError } from "./args.js";
 import type { Context } from "./context.js";
 import { table } from "./format.js";
 import { displayName, parseJsonRecords, readLines, readText } from "./io.js";
@@ -31,6 +32,7 @@ export async function backtest(ctx: Context): Promise<number> {
     {
       fuelFor: (id) => fuelFor(config, id),
       memoryBytes: config.memory_limit_bytes,
+      deadlineMs: config.call_deadline_ms,
       sourceTopic:
         typeof ctx.values["source-topic"] === "string" ? ctx.values["source-topic"] : config.event_topic,
     },
@@ -45,8 +47,21 @@ export async function backtest(ctx: Context): Promise<number> {
   const json = ctx.values.json === true;
   const printTriggers = ctx.values.triggers === true;
   const triggerLines: string[] = [];
+  const signal = ctx.io.signal;
+  let interrupted = false;
   let line = 0;
+  let turn = performance.now();
   for await (const text of readLines(ctx.io, eventsPath)) {
+    // Evaluation is synchronous, and lines come from a buffer without a turn of the event loop: without a turn
+    // now and then, a signal's handler (which aborts `signal`) would run only after the whole file.
+    if (performance.now() - turn >= TURN_EVERY_MS) {
+      await eventLoopTurn();
+      turn = performance.now();
+    }
+    if (signal.aborted) {
+      interrupted = true;
+      break;
+    }
     line++;
     if (text.trim() === "") continue;
     for (const t of run.feed(text, line)) {
@@ -58,6 +73,13 @@ export async function backtest(ctx: Context): Promise<number> {
   }
 
   const final = run.report();
+  if (interrupted) {
+    // Stdout holds only complete results (the triggers streamed so far stay valid); what was done goes to stderr.
+    ctx.io.stderr(
+      summary(final, displayName(eventsPath), typeof signal.reason === "string" ? signal.reason : "a signal"),
+    );
+    return signalExit(signal);
+  }
   if (json) {
     const body = JSON.stringify(final, null, 2);
     ctx.io.stdout(
@@ -73,17 +95,29 @@ export async function backtest(ctx: Context): Promise<number> {
   return final.rejected.length > 0 ? EXIT.FAILURE : EXIT.OK;
 }
 
+/**
+ * How long evaluation may hold the event loop: a signal stops the backtest after at most this, plus the calls of
+ * one event (each ends by call_deadline_ms).
+ */
+const TURN_EVERY_MS = 20;
+
+/** The failed filter calls (column FAILED), by outcome kind. */
 const PROBLEMS: readonly Tallied[] = [
   "threw",
   "out-of-fuel",
   "out-of-memory",
   "stack-overflow",
+  "timeout",
+  "trap",
   "bad-event",
+  "host-error",
   "watchdog",
+  "quarantined",
 ];
 const OUTSIDE: readonly Tallied[] = ["not-started", "ended", "disabled"];
 
-function summary(report: BacktestReport, eventsName: string): string {
+/** The report as text; `interruptedBy` (a signal's name) marks a backtest stopped before the end of the events. */
+function summary(report: BacktestReport, eventsName: string, interruptedBy?: string): string {
   const { read, malformed, evaluated, triggers } = report.events;
   const sum = (o: Partial<Record<Tallied, number>>, kinds: readonly Tallied[]) =>
     kinds.reduce((n, k) => n + (o[k] ?? 0), 0);
@@ -98,6 +132,9 @@ function summary(report: BacktestReport, eventsName: string): string {
     sum(c.outcomes, PROBLEMS),
   ]);
   let out =
+    (interruptedBy === undefined
+      ? ""
+      : `interrupted by ${interruptedBy}: the counts below are those of the first ${read} events\n`) +
     `${eventsName}: ${read} events, ${malformed} malformed, ${evaluated} evaluated against at least one campaign; ` +
     `${triggers} triggers (time basis: each event's created_at)\n`;
   for (const m of report.malformed) out += `  line ${m.line}: ${m.reason}\n`;

@@ -17,6 +17,8 @@ export interface BacktestOptions {
   /** Fuel of one filter call for a campaign (the engine's fuel_per_evaluation and fuel_overrides). */
   readonly fuelFor: (campaignId: number) => number;
   readonly memoryBytes: number;
+  /** Wall-clock limit of one filter call (the engine's call_deadline_ms). */
+  readonly deadlineMs: number;
   /** The events topic the input stands for: it names the trigger's source and goes into the trigger id. */
   readonly sourceTopic: string;
   readonly sourcePartition?: number;
@@ -83,7 +85,8 @@ export class Backtest {
     // As on the topic: the last record of an id wins, and an invalid record removes the id (CampaignSet).
     const byId = new Map<number, { campaign: Campaign; filter: CompiledFilter }>();
     for (const input of campaigns) {
-      const checked = checkCampaignRecord(input.value, { compiler });
+      // The filters run on the events below, failures counted, so no example run here.
+      const checked = checkCampaignRecord(input.value, { compiler, runOnExample: false });
       if (checked.ok) {
         byId.delete(checked.campaign.campaignId);
         byId.set(checked.campaign.campaignId, checked);
@@ -161,6 +164,7 @@ export class Backtest {
         this.#sandbox.evaluate(campaign.versionKey, view.for(filter), {
           fuel: this.#options.fuelFor(campaign.campaignId),
           memoryBytes: this.#options.memoryBytes,
+          deadlineMs: this.#options.deadlineMs,
         }),
       );
       const kind: Tallied = outcome.kind === "skipped" ? outcome.reason : outcome.kind;

@@ -23,15 +23,18 @@ export async function campaignPut(ctx: Context): Promise<number> {
   if (problems.length > 0) return EXIT.FAILURE;
   if (records.length === 0) throw new UsageError(`${name} holds no campaign`, ctx.command);
 
+  const config = ctx.config();
   // Checked before any Kafka client is made: a campaign the engine would reject never needs the broker.
   try {
-    checkCampaigns(records.map((r) => r.value));
+    checkCampaigns(
+      records.map((r) => r.value),
+      { limits: config },
+    );
   } catch (error) {
     if (!(error instanceof CampaignCheckError)) throw error;
     printProblems(ctx.io.stderr, name, error.problems);
     return EXIT.FAILURE;
   }
-  const config = ctx.config();
   const topic = config.campaign_topic;
   // With --wait the status topic is followed from before the write, so the engine's verdict cannot be missed.
   const verdicts = new Map<string, CampaignStatus>();
@@ -58,7 +61,7 @@ export async function campaignPut(ctx: Context): Promise<number> {
       ctx.settings("campaigns"),
       topic,
       records.map((r) => r.value),
-      { timeoutMs: ctx.timeoutMs },
+      { timeoutMs: ctx.timeoutMs, limits: config },
     );
     for (const { campaign, delivered } of written) {
       ctx.io.stdout(
@@ -132,8 +135,9 @@ export async function campaignList(ctx: Context): Promise<number> {
     return EXIT.OK;
   }
   const rows = entries.map((e) => {
-    // Checked as the engine checks it, filter compiled, so that what it would reject shows as INVALID.
-    const checked = checkCampaignRecord(e.value);
+    // Checked as the engine checks it, filter compiled, so that what it would reject shows as INVALID. The
+    // engine does not reject a filter for what it does on an example event, so the list does not either.
+    const checked = checkCampaignRecord(e.value, { runOnExample: false });
     const reasons = checked.ok ? [] : checked.problems.map(problemText);
     if (checked.ok && e.key !== String(checked.campaign.campaignId)) {
       reasons.push(
@@ -169,14 +173,15 @@ export async function campaignDelete(ctx: Context): Promise<number> {
 export async function campaignCheck(ctx: Context): Promise<number> {
   const path = ctx.positionals[0] as string;
   const name = displayName(path);
-  const result = checkCampaign(await readText(ctx.io, path, ctx.command));
+  const text = await readText(ctx.io, path, ctx.command);
+  const result = checkCampaign(text, { limits: ctx.config() });
   if (!result.ok) {
     printProblems(ctx.io.stdout, name, result.problems);
     return EXIT.FAILURE;
   }
   const c = result.campaign;
   ctx.io.stdout(
-    `${name}: campaign ${c.campaignId} (${c.game}/${c.eventName}) is valid; its filter compiles\n`,
+    `${name}: campaign ${c.campaignId} (${c.game}/${c.eventName}) is valid; its filter compiles and runs within the limits on an example event\n`,
   );
   return EXIT.OK;
 }

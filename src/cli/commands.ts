@@ -54,10 +54,11 @@ examples:
     words: ["campaign", "put"],
     summary: "check campaigns and write them to the campaign topic",
     synopsis: "rtcrm campaign put FILE|- [--wait] [--config FILE]",
-    help: `Checks the campaigns in FILE (- reads stdin) exactly as the engine will (fields, dates, filter compiled in
-the sandbox), then writes each to the campaign topic keyed by its campaign_id. The same id again replaces the
-campaign. FILE holds one campaign, a JSON array of campaigns, or one campaign per line. When one is invalid,
-nothing is written and its problems are printed as in \`rtcrm campaign check\`.
+    help: `Checks the campaigns in FILE (- reads stdin) as \`rtcrm campaign check\` does (fields, dates, filter compiled
+in the sandbox and run once on an example event), then writes each to the campaign topic keyed by its
+campaign_id. The same id again replaces the campaign. FILE holds one campaign, a JSON array of campaigns, or
+one campaign per line. When one is invalid, nothing is written and its problems are printed as in
+\`rtcrm campaign check\`.
 
 options:
   --wait             wait for the running engine's verdict on the campaign status topic and print it
@@ -134,20 +135,28 @@ examples:
   {
     words: ["campaign", "check"],
     summary: "check a campaign file without Kafka",
-    synopsis: "rtcrm campaign check FILE|-",
+    synopsis: "rtcrm campaign check FILE|- [--config FILE]",
     help: `Checks one campaign (JSON) as the engine will, without Kafka: every field, the dates, and the filter
-compiled with the engine's compiler into its sandbox. Each problem is printed on its own line:
+compiled with the engine's compiler into its sandbox. Then it runs the filter once on an example event of the
+campaign's game and event_name, under the configuration's limits (fuel_per_evaluation, fuel_overrides,
+memory_limit_bytes, call_deadline_ms): a call the sandbox has to stop there (out of fuel, past the deadline,
+out of memory, stack overflow) is a problem, because the engine would stop such calls and quarantine the
+campaign. A filter that throws or does not match on the example event is fine. Each problem is printed on its
+own line:
 
   FILE:LINE:COLUMN: filter: message   a problem in the filter; LINE and COLUMN count inside the filter's
                                       source text (the string value of "filter"), not in FILE
-  FILE: message                       a problem with the JSON or another field
+  FILE: message                       a problem with the JSON or another field, or a stopped example call
+
+options:
+${CONFIG_OPTION}
 
 examples:
   rtcrm campaign check campaign.json
   rtcrm campaign get 4711 | rtcrm campaign check -`,
     options: {},
     positionals: { min: 1, max: 1, name: "FILE (or - for stdin)" },
-    exits: "0 valid; 1 invalid (problems printed); 2 usage error (e.g. FILE cannot be read)",
+    exits: "0 valid; 1 invalid (problems printed); 2 usage or configuration error (e.g. FILE cannot be read)",
     run: campaignCheck,
   },
   {
@@ -211,10 +220,13 @@ examples:
     summary: "evaluate campaigns against recorded events, offline",
     synopsis: "rtcrm backtest --campaigns FILE --events FILE.jsonl [--triggers] [--json] [--config FILE]",
     help: `Evaluates campaigns against recorded events without Kafka, with the engine's own parts: the same checks,
-compiler, sandbox and limits (fuel_per_evaluation, fuel_overrides and memory_limit_bytes of the
-configuration), and the same rules, taking each event's created_at as the clock (as time_basis "created-at").
-Prints, per campaign, the events of its game and event name, those outside its date window, matches,
-non-matches and failed filter calls.
+compiler, sandbox and limits (fuel_per_evaluation, fuel_overrides, memory_limit_bytes and call_deadline_ms of
+the configuration), and the same rules, taking each event's created_at as the clock (as time_basis
+"created-at"). Prints, per campaign, the events of its game and event name, those outside its date window,
+matches, non-matches and failed filter calls.
+
+Ctrl-C (SIGINT) or SIGTERM stops it: it reads no further event, prints the summary of the events evaluated so
+far to stderr, marked as interrupted, and exits with 130 (SIGINT) or 143 (SIGTERM).
 
 --campaigns FILE holds a JSON array of campaigns or one per line; as on the topic, the last one of an id wins.
 Campaigns the engine would reject are reported and left out. --events FILE holds one event per line (JSON
@@ -244,7 +256,7 @@ examples:
     },
     positionals: { min: 0, max: 0 },
     exits:
-      "0 done (malformed events included); 1 a campaign was rejected or the campaigns file is not JSON; 2 usage or configuration error",
+      "0 done (malformed events included); 1 a campaign was rejected or the campaigns file is not JSON; 2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM",
     run: backtest,
   },
 ];
@@ -261,7 +273,8 @@ export const EXIT_CODES = `exit codes:
   1  failure: invalid input (a campaign or event that the engine would not take), a rejected campaign, or Kafka
      unreachable or failing
   2  usage or configuration error: unknown command or option, missing argument, unreadable file, invalid
-     --config file or RTCRM_* variable`;
+     --config file or RTCRM_* variable
+  130, 143  backtest stopped by SIGINT (Ctrl-C) or SIGTERM; it prints what it did so far`;
 
 export function findCommand(words: readonly string[]): Command | undefined {
   return COMMANDS.find((c) => c.words.length === words.length && c.words.every((w, i) => w === words[i]));

@@ -9,7 +9,10 @@ export interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly stdin: Readable;
-  /** Aborted on SIGINT/SIGTERM: `triggers tail` and `campaign put --wait` end cleanly. */
+  /**
+   * Aborted on SIGINT/SIGTERM, with the signal's name as its reason: `triggers tail` and `campaign put --wait`
+   * end cleanly, `backtest` stops and reports what it did (exit code from signalExit).
+   */
   readonly signal: AbortSignal;
   readonly env: NodeJS.ProcessEnv;
 }

@@ -10,7 +10,7 @@ const argv = process.argv.slice(2);
 const engine = splitCommand(argv, isCommandWord).words[0] === "run";
 if (!engine) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => controller.abort());
+    process.once(signal, () => controller.abort(signal));
   }
 }
 

@@ -78,8 +78,8 @@ export class FilterCompiler {
       return this.#remember({ hash, path, module: reused, access, accessKey: accessText });
     }
 
-    this.#sandbox ??= new Sandbox(this.#engine.module, { engineVersion: this.#engine.version });
-    const result = this.#sandbox.compile(source);
+    const sandbox = this.sandbox();
+    const result = sandbox.compile(source);
     if (!result.ok) {
       throw new FilterError(result.message, result.line === undefined ? undefined : { line: result.line });
     }
@@ -90,14 +90,23 @@ export class FilterCompiler {
     const module = new WebAssembly.Module(bytes);
     // Loading it once here proves the bytecode links and yields a function, before any worker sees it.
     const probe = `probe-${hash}`;
-    const loaded = this.#sandbox.load(probe, module);
-    this.#sandbox.unload(probe);
+    const loaded = sandbox.load(probe, module);
+    sandbox.unload(probe);
     if (!loaded.ok) throw new FilterError(loaded.message);
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
     this.stats.compiled++;
     return this.#remember({ hash, path, module, access, accessKey: accessText });
+  }
+
+  /**
+   * The compiler's sandbox, made on first use (one instance costs milliseconds): it compiles filters and proves
+   * that they load, and a campaign check runs a compiled filter in it once (client/check-campaign.ts).
+   */
+  sandbox(): Sandbox {
+    this.#sandbox ??= new Sandbox(this.#engine.module, { engineVersion: this.#engine.version });
+    return this.#sandbox;
   }
 
   #remember(filter: CompiledFilter): CompiledFilter {

@@ -4,7 +4,10 @@
 import * as acorn from "acorn";
 import { FilterError, type SourcePosition } from "../errors.js";
 
-/** Host globals a filter might reach for; none exists in the sandbox, so naming one is an error at compile time. */
+/**
+ * Host globals a filter might reach for; none exists in the sandbox, so naming one is an error at compile time
+ * (except as the operand of `typeof`, which reads nothing).
+ */
 const FORBIDDEN_GLOBALS: ReadonlyMap<string, string> = new Map([
   ["require", "modules cannot be loaded in a filter"],
   ["module", "modules cannot be loaded in a filter"],
@@ -87,6 +90,14 @@ function isReference(node: Node, parent: Node | null): boolean {
     default:
       return true;
   }
+}
+
+/**
+ * `typeof process`: the one use of a bare name that reads nothing from it. It gives "undefined" in the sandbox, as
+ * in the seed's Nashorn, so such a probe is harmless; `typeof process.env` reads process and is not this.
+ */
+function isTypeofOperand(node: Node, parent: Node | null): boolean {
+  return parent?.type === "UnaryExpression" && parent.operator === "typeof" && parent.argument === node;
 }
 
 /** Names declared anywhere in the filter (parameters, var/let/const, function names, catch params). */
@@ -186,7 +197,12 @@ export function validateFilterSource(source: string): ValidatedFilter {
       throw new FilterError("import() is not allowed in a filter", shift(n.start));
     if (n.type === "MetaProperty")
       throw new FilterError("import.meta is not available in a filter", shift(n.start));
-    if (n.type === "Identifier" && isReference(n, parent) && !declared.has(n.name as string)) {
+    if (
+      n.type === "Identifier" &&
+      isReference(n, parent) &&
+      !isTypeofOperand(n, parent) &&
+      !declared.has(n.name as string)
+    ) {
       const why = FORBIDDEN_GLOBALS.get(n.name as string);
       if (why) throw new FilterError(`${n.name as string} is not available: ${why}`, shift(n.start));
     }

@@ -21,6 +21,10 @@ export interface Config {
   fuel_per_evaluation: number;
   fuel_overrides: Record<string, number>;
   memory_limit_bytes: number;
+  worker_memory_limit_bytes: number;
+  call_deadline_ms: number;
+  quarantine_after: number;
+  quarantine_window_ms: number;
   watchdog_ms: number;
   time_basis: "processing-time" | "created-at";
   delivery: "at-least-once" | "exactly-once";
@@ -188,12 +192,23 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     merged.kafka = { ...(merged.kafka as Record<string, Scalar>), ...kafkaExtra };
   }
 
+  const perCampaign = merged["memory_limit_bytes"];
+  const perWorker = merged["worker_memory_limit_bytes"];
+  if (typeof perCampaign === "number" && typeof perWorker === "number" && perWorker < 2 * perCampaign) {
+    problems.push(
+      `worker_memory_limit_bytes (${perWorker}) must be at least twice memory_limit_bytes (${perCampaign}), so that one campaign's call always fits beside the others`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: merged as unknown as Config, warnings };
 }
 
 /** The fuel budget of a campaign: its override, or the default. */
-export function fuelFor(config: Config, campaignId: number): number {
+export function fuelFor(
+  config: Pick<Config, "fuel_per_evaluation" | "fuel_overrides">,
+  campaignId: number,
+): number {
   return config.fuel_overrides[String(campaignId)] ?? config.fuel_per_evaluation;
 }
 

@@ -105,9 +105,41 @@ export const SCHEMA = {
   memory_limit_bytes: {
     type: "integer",
     default: 16 * 1024 * 1024,
-    min: 64 * 1024,
-    max: 1024 * 1024 * 1024,
-    description: "memory one filter call may allocate",
+    min: 256 * 1024,
+    max: 256 * 1024 * 1024,
+    description:
+      "memory one campaign may hold in a worker: its context, what it keeps between calls and what a call allocates",
+  },
+  worker_memory_limit_bytes: {
+    type: "integer",
+    default: 512 * 1024 * 1024,
+    min: 32 * 1024 * 1024,
+    max: 768 * 1024 * 1024,
+    description:
+      "memory all campaigns of one worker may hold together; when a call could pass it, the campaigns holding the most are reset first (their globals are lost)",
+  },
+  call_deadline_ms: {
+    type: "integer",
+    default: 50,
+    min: 1,
+    max: 60_000,
+    description:
+      "wall-clock limit of one filter call, checked inside the sandbox: past it the call ends as timeout",
+  },
+  quarantine_after: {
+    type: "integer",
+    default: 3,
+    min: 1,
+    max: 1_000_000,
+    description:
+      "calls of one campaign version that the sandbox had to stop (timeout, out-of-fuel, out-of-memory, stack-overflow, trap) within quarantine_window_ms, after which that version is quarantined",
+  },
+  quarantine_window_ms: {
+    type: "integer",
+    default: 60_000,
+    min: 1,
+    max: 86_400_000,
+    description: "the window in which quarantine_after stopped calls quarantine a campaign version",
   },
   watchdog_ms: {
     type: "integer",
@@ -115,7 +147,7 @@ export const SCHEMA = {
     min: 10,
     max: 600_000,
     description:
-      "wall-clock limit of one batch in a worker; past it the worker is restarted and the pair at fault isolated",
+      "wall-clock limit of one batch in a worker, for faults of the engine itself (call_deadline_ms stops filters); past it the worker is restarted and the pair at fault isolated",
   },
   time_basis: {
     type: "string",

@@ -8,19 +8,37 @@ export type FilterOutcomeKind =
   | "out-of-fuel"
   | "out-of-memory"
   | "stack-overflow"
+  | "timeout"
+  | "trap"
   | "bad-event"
-  | "watchdog";
+  | "host-error"
+  | "watchdog"
+  | "quarantined";
+
+/**
+ * Calls the sandbox had to stop: they count towards quarantining the campaign version (config quarantine_after).
+ * `trap` is the engine instance failing inside the filter's own call; a failure of the host (`host-error`: the
+ * event could not be placed in the sandbox) is never blamed on a campaign.
+ */
+export const STOPPED_CALL_KINDS: ReadonlySet<FilterOutcomeKind> = new Set<FilterOutcomeKind>([
+  "out-of-fuel",
+  "out-of-memory",
+  "stack-overflow",
+  "timeout",
+  "trap",
+  "watchdog",
+]);
 
 export interface FilterOutcome {
   readonly kind: FilterOutcomeKind;
   /** Fuel units spent by the call (see the sandbox for the unit). */
   readonly fuelUsed: number;
-  /** For threw/bad-event/watchdog: what happened, e.g. the thrown value as text. */
+  /** For threw/bad-event/watchdog and the stopped calls: what happened, e.g. the thrown value as text. */
   readonly message?: string;
   /**
    * Wall-clock time of the filter call in the worker, in microseconds (the sandbox call alone, without building
    * the event's projection, which filters reading the same fields share). Absent when no call completed
-   * (watchdog, a failed worker).
+   * (watchdog, a failed worker, a quarantined version).
    */
   readonly micros?: number;
 }

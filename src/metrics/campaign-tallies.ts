@@ -4,7 +4,16 @@
 import type { FilterOutcomeKind, Outcome } from "../evaluation/outcome.js";
 
 /** Outcome kinds counted as errors of a campaign (out-of-fuel has its own counter). */
-export const ERROR_KINDS = ["threw", "out-of-memory", "stack-overflow", "bad-event", "watchdog"] as const;
+export const ERROR_KINDS = [
+  "threw",
+  "out-of-memory",
+  "stack-overflow",
+  "timeout",
+  "trap",
+  "bad-event",
+  "host-error",
+  "watchdog",
+] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /**

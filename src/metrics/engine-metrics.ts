@@ -162,6 +162,16 @@ export class EngineMetrics {
         "Bytes QuickJS has allocated inside each worker's sandbox memory",
         (m) => m.sandboxHeapBytes,
       ],
+      [
+        METRIC_NAMES.sandboxCampaignsBytes,
+        "Bytes all campaigns hold in each worker's sandbox (their contexts and globals; worker_memory_limit_bytes bounds it)",
+        (m) => m.campaignsBytes,
+      ],
+      [
+        METRIC_NAMES.sandboxMemoryResets,
+        "Campaign contexts each worker reset (globals lost) to keep its campaigns under worker_memory_limit_bytes, since the worker started",
+        (m) => m.memoryResets,
+      ],
       [METRIC_NAMES.workerFilters, "Filters loaded in each worker's sandbox", (m) => m.filters],
     ];
     for (const [name, help, read] of perWorker)

@@ -16,6 +16,8 @@ export const METRIC_NAMES = {
   workerHeapTotalBytes: "rtcrm_worker_heap_total_bytes",
   sandboxMemoryBytes: "rtcrm_sandbox_memory_bytes",
   sandboxHeapBytes: "rtcrm_sandbox_heap_bytes",
+  sandboxCampaignsBytes: "rtcrm_sandbox_campaigns_bytes",
+  sandboxMemoryResets: "rtcrm_sandbox_memory_resets",
   workerFilters: "rtcrm_worker_filters_loaded",
   consumerLag: "rtcrm_consumer_lag",
   commitLatencySeconds: "rtcrm_commit_latency_seconds",

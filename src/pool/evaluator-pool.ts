@@ -10,6 +10,7 @@ import { Piscina } from "piscina";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
 import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
+import { DEFAULT_CAMPAIGNS_MEMORY_BYTES } from "../sandbox/sandbox.js";
 import {
   UNKNOWN_FILTER,
   type BatchEvent,
@@ -36,6 +37,15 @@ export interface EvaluatorPoolOptions {
    * filters a second kept this way, 46 KB each.) Default: every filter is current.
    */
   readonly isCurrent?: (ref: FilterRef) => boolean;
+  /**
+   * Whether a campaign version is quarantined: a batch built before its quarantine (queued, or re-sent) skips its
+   * calls, which then give outcome "quarantined". Default: none is.
+   */
+  readonly isQuarantined?: (versionKey: string) => boolean;
+  /** The quarantine rule, which the workers apply within a batch too (WorkerInit.quarantine). */
+  readonly quarantine?: { readonly after: number; readonly windowMs: number };
+  /** Memory all filters of one worker may hold together. */
+  readonly campaignsMemoryBytes?: number;
 }
 
 export interface PoolStats {
@@ -76,6 +86,7 @@ export class EvaluatorPool extends EventEmitter {
   readonly #lanes: Lane[];
   readonly #watchdogMs: number;
   readonly #isCurrent: (ref: FilterRef) => boolean;
+  readonly #isQuarantined: (versionKey: string) => boolean;
   #closed = false;
 
   constructor(options: EvaluatorPoolOptions) {
@@ -83,10 +94,13 @@ export class EvaluatorPool extends EventEmitter {
     this.workers = options.workers ?? defaultWorkerCount();
     this.#watchdogMs = options.watchdogMs;
     this.#isCurrent = options.isCurrent ?? (() => true);
+    this.#isQuarantined = options.isQuarantined ?? (() => false);
     const workerData: WorkerInit = {
       engineModule: options.engine.module,
       engineVersion: options.engine.version,
       maxLoadedFilters: options.maxLoadedFilters ?? 20_000,
+      campaignsMemoryBytes: options.campaignsMemoryBytes ?? DEFAULT_CAMPAIGNS_MEMORY_BYTES,
+      quarantine: options.quarantine ?? { after: 3, windowMs: 60_000 },
     };
     this.#lanes = Array.from(
       { length: this.workers },
@@ -247,8 +261,16 @@ export class EvaluatorPool extends EventEmitter {
       return lane.known.has(key) ? key : ref;
     });
     const drop = lane.retired.size > 0 ? [...lane.retired] : undefined;
+    const quarantined = task.filters
+      .map((ref) => ref.campaign.versionKey)
+      .filter((key) => this.#isQuarantined(key));
     const result = await lane.pool.run(
-      { filters, events: task.events, ...(drop ? { drop } : {}) },
+      {
+        filters,
+        events: task.events,
+        ...(drop ? { drop } : {}),
+        ...(quarantined.length > 0 ? { quarantined } : {}),
+      },
       { signal: AbortSignal.timeout(this.#watchdogMs) },
     );
     for (const key of drop ?? []) lane.retired.delete(key);

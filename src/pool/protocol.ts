@@ -10,6 +10,8 @@ export interface FilterRef {
   readonly module: WebAssembly.Module;
   readonly fuel: number;
   readonly memoryBytes: number;
+  /** Wall-clock limit of one call, checked inside the sandbox. */
+  readonly deadlineMs: number;
   /** The event fields the filter reads (null: the whole event); the worker hands it only those. */
   readonly access: FieldAccess;
   readonly accessKey: string;
@@ -41,6 +43,8 @@ export interface WireTask {
   readonly events: readonly BatchEvent[];
   /** versionKeys of campaigns that left the set: unloaded after this batch (their contexts hold memory). */
   readonly drop?: readonly string[];
+  /** versionKeys of this task's filters that are quarantined: their calls are skipped (outcome "quarantined"). */
+  readonly quarantined?: readonly string[];
 }
 
 /**
@@ -75,6 +79,9 @@ export interface WorkerMemory {
   /** The sandbox's WebAssembly memory (it grows, never shrinks), and what QuickJS has allocated in it. */
   readonly sandboxMemoryBytes: number;
   readonly sandboxHeapBytes: number;
+  /** What the campaigns hold in the sandbox together, and how often one was reset to make room. */
+  readonly campaignsBytes: number;
+  readonly memoryResets: number;
   /** Filters loaded in the worker. */
   readonly filters: number;
 }
@@ -88,4 +95,11 @@ export interface WorkerInit {
   readonly engineVersion: string;
   /** At most this many filters stay loaded in one worker; the least recently used are unloaded. */
   readonly maxLoadedFilters: number;
+  /** Memory all filters of the worker may hold together (config worker_memory_limit_bytes). */
+  readonly campaignsMemoryBytes: number;
+  /**
+   * The engine's quarantine rule, applied by the worker too, so that a filter stopped `after` times within a batch
+   * is not called again for the rest of it (config quarantine_after, quarantine_window_ms).
+   */
+  readonly quarantine: { readonly after: number; readonly windowMs: number };
 }

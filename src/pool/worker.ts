@@ -3,8 +3,9 @@
 import { getHeapStatistics } from "node:v8";
 import { threadId } from "node:worker_threads";
 import { workerData } from "piscina";
+import { Quarantine } from "../campaigns/quarantine.js";
 import { evaluateCampaign } from "../evaluation/evaluate.js";
-import type { Outcome } from "../evaluation/outcome.js";
+import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
 import { modulesDropped } from "../sandbox/module-reclaim.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { EventView } from "./event-view.js";
@@ -19,7 +20,12 @@ import {
 } from "./protocol.js";
 
 const init = workerData as WorkerInit;
-const sandbox = new Sandbox(init.engineModule, { engineVersion: init.engineVersion });
+const sandbox = new Sandbox(init.engineModule, {
+  engineVersion: init.engineVersion,
+  campaignsMemoryBytes: init.campaignsMemoryBytes,
+});
+/** The engine's rule, applied here as well: a version stopped too often is not called again, even in this batch. */
+const quarantine = new Quarantine(init.quarantine);
 /** versionKey -> filter; insertion order is refreshed on use, so the first key is the least recently used. */
 const registry = new Map<string, FilterRef>();
 /** versionKeys whose filter is linked into the sandbox (linking happens on first evaluation). */
@@ -86,6 +92,8 @@ function memoryReport(): { memory: WorkerMemory } | undefined {
       heapTotalBytes: heap.total_heap_size,
       sandboxMemoryBytes: engine.memoryBytes,
       sandboxHeapBytes: engine.heapBytes,
+      campaignsBytes: engine.campaignsBytes,
+      memoryResets: engine.memoryResets,
       filters: engine.filters,
     },
   };
@@ -102,6 +110,7 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
   }
   const evicted: string[] = [];
   const filters = task.filters.map((f) => resolve(f, evicted));
+  for (const key of task.quarantined ?? []) quarantine.remember(key, "quarantined by the engine");
   const outcomes: Outcome[][] = [];
   let calls = 0;
   for (const event of task.events) calls += event.candidates.length;
@@ -116,15 +125,20 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
       if (!ref) throw new Error(`batch refers to filter ${index} of ${filters.length}`);
       let took = Number.NaN;
       row.push(
-        evaluateCampaign(ref.campaign, head, event.nowMs, () => {
+        evaluateCampaign(ref.campaign, head, event.nowMs, (): FilterOutcome => {
+          const key = ref.campaign.versionKey;
+          const reason = quarantine.reason(key);
+          if (reason !== undefined) return { kind: "quarantined", fuelUsed: 0, message: reason };
           link(ref);
           const input = view.for(ref);
           const started = performance.now();
-          const outcome = sandbox.evaluate(ref.campaign.versionKey, input, {
+          const outcome = sandbox.evaluate(key, input, {
             fuel: ref.fuel,
             memoryBytes: ref.memoryBytes,
+            deadlineMs: ref.deadlineMs,
           });
           took = (performance.now() - started) * 1000;
+          quarantine.strike(key, outcome);
           return outcome;
         }),
       );

@@ -9,13 +9,20 @@ export const R_OUT_OF_MEMORY = 4;
 export const R_STACK_OVERFLOW = 5;
 export const R_BAD_EVENT = 6;
 export const R_INVALID = 7;
+export const R_TIMEOUT = 8;
+/** The engine could not serve the call for a reason that is not the filter's (the event's memory, the worker's). */
+export const R_HOST = 9;
 
-/** Exports of rtcrm-engine.wasm. Pointers and sizes are i32; fuel/memory go as f64. */
+/** What the engine was doing (export `trap_phase`), read after a trap to know whom to blame. */
+export const PHASE_EVENT = 1;
+
+/** Exports of rtcrm-engine.wasm. Pointers and sizes are i32; fuel, memory and milliseconds go as f64. */
 export interface EngineExports {
   readonly memory: WebAssembly.Memory;
   /** WASI reactor initialiser (libc constructors); must run first. */
   readonly _initialize: () => void;
-  readonly init: () => number;
+  /** The memory all filters may hold together, and the memory an event may take while it is decoded. */
+  readonly init: (campaignsBytes: number, eventBytes: number) => number;
   readonly alloc: (n: number) => number;
   readonly dealloc: (ptr: number) => void;
   readonly out_ptr: () => number;
@@ -24,9 +31,21 @@ export interface EngineExports {
   readonly out_fuel: () => number;
   readonly out_clear: () => void;
   /** Source at ptr/len -> 0 (bytecode in out) or 1 (message in out, line in out_line). */
-  readonly compile: (ptr: number, len: number, loadFuel: number, loadMemory: number) => number;
+  readonly compile: (
+    ptr: number,
+    len: number,
+    loadFuel: number,
+    loadMemory: number,
+    loadDeadlineMs: number,
+  ) => number;
   /** Takes ownership of the alloc()ed bytecode. Handle >= 0, or -code with the message in out. */
-  readonly filter_load: (ptr: number, len: number, loadFuel: number, loadMemory: number) => number;
+  readonly filter_load: (
+    ptr: number,
+    len: number,
+    loadFuel: number,
+    loadMemory: number,
+    loadDeadlineMs: number,
+  ) => number;
   readonly filter_free: (handle: number) => void;
   /** Event JSON at ptr/len, NUL at ptr+len. flags bit 0: tagged big integers present. */
   readonly eval: (
@@ -36,7 +55,15 @@ export interface EngineExports {
     flags: number,
     fuel: number,
     memory: number,
+    deadlineMs: number,
   ) => number;
   readonly heap_used: () => number;
+  /** Bytes all filters hold together. */
+  readonly campaigns_used: () => number;
+  /** Bytes filter `handle` holds (its context, its globals), -1 if no such filter. */
+  readonly filter_used: (handle: number) => number;
+  /** Contexts dropped to make room for another filter's call. */
+  readonly memory_resets: () => number;
+  readonly trap_phase: () => number;
   readonly gc: () => void;
 }

@@ -2,11 +2,14 @@
 //
 // Outcomes are values: evaluate() never throws for anything a filter or an event does. If the wasm
 // instance itself traps (a QuickJS bug, a host stack overflow), the instance is thrown away, a new
-// one is made, every loaded filter is linked into it again, and that one evaluation reports
-// `engine trap: ...`.
+// one is made, every loaded filter is linked into it again, and that one evaluation reports `trap`
+// when it happened in the filter's call, or `host-error` when it happened while the event was decoded
+// (not the filter's fault).
 import type { FilterOutcome } from "../evaluation/outcome.js";
 import {
+  PHASE_EVENT,
   R_BAD_EVENT,
+  R_HOST,
   R_INVALID,
   R_MATCH,
   R_NO_MATCH,
@@ -14,6 +17,7 @@ import {
   R_OUT_OF_MEMORY,
   R_STACK_OVERFLOW,
   R_THREW,
+  R_TIMEOUT,
   type EngineExports,
 } from "./abi.js";
 import { tagBigIntegers } from "./big-integers.js";
@@ -24,10 +28,12 @@ import { EngineExit, createWasiStubs, enosys, type WasiStubs } from "./wasi-stub
 export type { FilterOutcome } from "../evaluation/outcome.js";
 
 export interface Limits {
-  /** Interrupt polls allowed: 1 fuel = one JS function call or one loop iteration (backward jump). */
+  /** Fuel of the call: 1 unit = one interrupt poll, and built-ins charge for their work (README, Limits). */
   readonly fuel: number;
-  /** Bytes the engine heap may grow by during the call. */
+  /** Bytes the filter may hold in the engine: its context, what it keeps between calls, what the call allocates. */
   readonly memoryBytes: number;
+  /** Wall-clock limit of the call in milliseconds, checked inside the sandbox (outcome `timeout`); 0: none. */
+  readonly deadlineMs: number;
 }
 
 export type CompileResult =
@@ -41,19 +47,35 @@ export interface SandboxOptions {
   readonly engineVersion?: string;
   /** Limits for a filter's top-level code (run at load, and by compile() to check it gives a function). */
   readonly loadLimits?: Limits;
+  /** Memory all filters of this sandbox may hold together (config worker_memory_limit_bytes). */
+  readonly campaignsMemoryBytes?: number;
 }
 
 export interface SandboxStats {
   readonly filters: number;
-  /** Bytes QuickJS has allocated (all contexts). */
+  /** Bytes QuickJS has allocated (all contexts, the engine's own included). */
   readonly heapBytes: number;
+  /** Bytes the filters hold together (their contexts, their globals). */
+  readonly campaignsBytes: number;
   /** Size of the wasm linear memory (never shrinks). */
   readonly memoryBytes: number;
   /** How often the instance was recreated after a trap. */
   readonly restarts: number;
+  /** Filter contexts dropped (their globals lost) to make room for another filter's call. */
+  readonly memoryResets: number;
 }
 
-export const DEFAULT_LOAD_LIMITS: Limits = { fuel: 1_000_000, memoryBytes: 16 * 1024 * 1024 };
+export const DEFAULT_LOAD_LIMITS: Limits = {
+  fuel: 1_000_000,
+  memoryBytes: 16 * 1024 * 1024,
+  deadlineMs: 1_000,
+};
+export const DEFAULT_CAMPAIGNS_MEMORY_BYTES = 512 * 1024 * 1024;
+/**
+ * Memory an event may take while it is decoded for a call, apart from what filters hold, so that no filter can
+ * make decoding fail. Kafka's default record limit is 1 MB; decoded, a JSON event takes a few times its size.
+ */
+export const EVENT_MEMORY_BYTES = 64 * 1024 * 1024;
 
 interface Loaded {
   readonly module: WebAssembly.Module;
@@ -73,6 +95,8 @@ const KIND: Record<number, FilterOutcome["kind"]> = {
   [R_OUT_OF_MEMORY]: "out-of-memory",
   [R_STACK_OVERFLOW]: "stack-overflow",
   [R_BAD_EVENT]: "bad-event",
+  [R_TIMEOUT]: "timeout",
+  [R_HOST]: "host-error",
 };
 
 const encoder = new TextEncoder();
@@ -86,6 +110,7 @@ export class Sandbox {
   private readonly module: WebAssembly.Module;
   private readonly engineVersion: string | undefined;
   private readonly loadLimits: Limits;
+  private readonly campaignsMemoryBytes: number;
   private readonly filters = new Map<string, Loaded>();
   private ex!: EngineExports;
   private wasi!: WasiStubs;
@@ -106,6 +131,7 @@ export class Sandbox {
       this.engineVersion = options.engineVersion ?? engine.version;
     }
     this.loadLimits = options.loadLimits ?? DEFAULT_LOAD_LIMITS;
+    this.campaignsMemoryBytes = options.campaignsMemoryBytes ?? DEFAULT_CAMPAIGNS_MEMORY_BYTES;
     this.instantiate();
   }
 
@@ -115,7 +141,8 @@ export class Sandbox {
       const src = encoder.encode(source);
       const ptr = this.alloc(src.length);
       new Uint8Array(this.ex.memory.buffer, ptr, src.length).set(src);
-      const rc = this.ex.compile(ptr, src.length, this.loadLimits.fuel, this.loadLimits.memoryBytes);
+      const { fuel, memoryBytes, deadlineMs } = this.loadLimits;
+      const rc = this.ex.compile(ptr, src.length, fuel, memoryBytes, deadlineMs);
       this.ex.dealloc(ptr);
       if (rc === 0) {
         const bytecode = this.outBytes().slice();
@@ -192,7 +219,13 @@ export class Sandbox {
     if (entry.handle < 0)
       return { kind: "threw", fuelUsed: 0, message: `filter failed to load: ${entry.error ?? "?"}` };
     try {
-      this.writeEvent(eventJson);
+      if (!this.writeEvent(eventJson)) {
+        return {
+          kind: "host-error",
+          fuelUsed: 0,
+          message: `the engine's memory cannot take an event of ${eventJson.length} characters`,
+        };
+      }
       const rc = this.ex.eval(
         entry.handle,
         this.eventPtr,
@@ -200,6 +233,7 @@ export class Sandbox {
         this.eventFlags,
         limits.fuel,
         limits.memoryBytes,
+        limits.deadlineMs,
       );
       const fuelUsed = this.ex.out_fuel();
       const kind = KIND[rc];
@@ -216,18 +250,29 @@ export class Sandbox {
       return { kind, fuelUsed, message };
     } catch (e) {
       if (!isTrap(e)) throw e;
-      const message = `engine trap: ${e.message}`;
+      // A trap while the event was decoded is the event's (or the engine's) doing, never the filter's.
+      const inEvent = this.trapPhase() === PHASE_EVENT;
       this.restart();
-      return { kind: /stack/i.test(e.message) ? "stack-overflow" : "threw", fuelUsed: 0, message };
+      return { kind: inEvent ? "host-error" : "trap", fuelUsed: 0, message: `engine trap: ${e.message}` };
     }
+  }
+
+  /** Bytes filter `id` holds in the engine (its context, its globals); undefined if it is not linked. */
+  filterBytes(id: string): number | undefined {
+    const entry = this.filters.get(id);
+    if (!entry || entry.handle < 0) return undefined;
+    const bytes = this.ex.filter_used(entry.handle);
+    return bytes < 0 ? undefined : bytes;
   }
 
   stats(): SandboxStats {
     return {
       filters: this.filters.size,
       heapBytes: this.ex.heap_used(),
+      campaignsBytes: this.ex.campaigns_used(),
       memoryBytes: this.ex.memory.buffer.byteLength,
       restarts: this.restarts,
+      memoryResets: this.ex.memory_resets(),
     };
   }
 
@@ -242,16 +287,21 @@ export class Sandbox {
     this.wasi = createWasiStubs();
     const wasiImports: Record<string, (...args: never[]) => unknown> = {};
     for (const imp of WebAssembly.Module.imports(this.module)) {
+      if (imp.module === "rtcrm" && imp.name === "now") continue;
       if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function") {
         throw new Error(`engine imports ${imp.module}.${imp.name}, which the host does not provide`);
       }
       wasiImports[imp.name] = this.wasi.imports[imp.name] ?? enosys;
     }
-    const instance = new WebAssembly.Instance(this.module, { wasi_snapshot_preview1: wasiImports });
+    const instance = new WebAssembly.Instance(this.module, {
+      wasi_snapshot_preview1: wasiImports,
+      // The call deadline's clock: the engine's interrupt handler reads it (filters still see Date.now() === 0).
+      rtcrm: { now: () => performance.now() },
+    });
     this.ex = instance.exports as unknown as EngineExports;
     this.wasi.bind(this.ex.memory);
     this.ex._initialize();
-    const rc = this.ex.init();
+    const rc = this.ex.init(this.campaignsMemoryBytes, EVENT_MEMORY_BYTES);
     if (rc !== 0) throw new Error(`engine init failed (${rc}): ${this.outText()}`);
     this.eventJson = undefined;
     this.eventPtr = 0;
@@ -302,7 +352,8 @@ export class Sandbox {
       entry.error = "filter module: exported length does not match its metadata";
       return;
     }
-    const h = this.ex.filter_load(ptr, entry.length, this.loadLimits.fuel, this.loadLimits.memoryBytes);
+    const { fuel, memoryBytes, deadlineMs } = this.loadLimits;
+    const h = this.ex.filter_load(ptr, entry.length, fuel, memoryBytes, deadlineMs);
     if (h < 0) {
       entry.error = this.outText();
       this.ex.out_clear();
@@ -317,16 +368,18 @@ export class Sandbox {
     return ptr;
   }
 
-  private writeEvent(json: string): void {
-    if (json === this.eventJson) return;
+  /** Places the event in engine memory; false when the engine's memory cannot take it. */
+  private writeEvent(json: string): boolean {
+    if (json === this.eventJson) return true;
     this.eventJson = undefined;
     const { json: text, tagged } = tagBigIntegers(json);
     const max = text.length * 3 + 1;
     if (max > this.eventCap) {
       if (this.eventPtr) this.ex.dealloc(this.eventPtr);
-      this.eventPtr = 0;
+      this.eventCap = 0;
       const cap = Math.max(max, 4096);
-      this.eventPtr = this.alloc(cap);
+      this.eventPtr = this.ex.alloc(cap) >>> 0;
+      if (this.eventPtr === 0) return false;
       this.eventCap = cap;
     }
     const view = new Uint8Array(this.ex.memory.buffer, this.eventPtr, this.eventCap);
@@ -335,6 +388,16 @@ export class Sandbox {
     this.eventLen = written;
     this.eventFlags = tagged ? 1 : 0;
     this.eventJson = json;
+    return true;
+  }
+
+  /** What the engine was doing when it trapped; 0 if the instance cannot say. */
+  private trapPhase(): number {
+    try {
+      return this.ex.trap_phase();
+    } catch {
+      return 0;
+    }
   }
 
   private outBytes(): Uint8Array {

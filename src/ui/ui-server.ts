@@ -11,7 +11,7 @@ import { RtcrmError, errorMessage } from "../errors.js";
 import { clientSettings, type RdSettings } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
 import { compactJson } from "./compact-json.js";
-import { exampleCampaign, exampleEvent } from "./examples.js";
+import { exampleCampaign, exampleEvent } from "../client/examples.js";
 import { LiveState, type LiveChange } from "./live-state.js";
 import { MetricsPoller } from "./metrics-poller.js";
 import { SseHub } from "./sse.js";
@@ -138,7 +138,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   });
 
   const checkText = (text: string): { ok: boolean; problems: readonly CheckProblem[] } => {
-    const checked = checkCampaign(text);
+    const checked = checkCampaign(text, { limits: config });
     return checked.ok ? { ok: true, problems: [] } : { ok: false, problems: checked.problems };
   };
 
@@ -172,6 +172,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       }
       try {
         await putCampaign(settings, config.campaign_topic, text, {
+          limits: config,
           onDelivered: (d) =>
             log.info("campaign sent", { campaignId: id, partition: d.partition, offset: d.offset }),
         });

@@ -80,7 +80,8 @@ test("/metrics counts exactly what a known input did; /healthz and /readyz answe
   const engine = await start();
 
   // 31 valid events, n = 0..30 (campaign 1 matches 11 of them, n = 30 last), 4 malformed ones among them.
-  // One partition: the trigger of the last event comes after every outcome before it was counted.
+  // One partition: the trigger of the last event comes after every outcome before it was counted. Campaign 3 runs
+  // out of fuel three times and is then quarantined (quarantine_after 3): it is not called again.
   const valid = Array.from({ length: 31 }, (_, n) => ({ value: event(n) }));
   const malformed = ["not json", "[1]", JSON.stringify({ game: "foe" }), JSON.stringify({ event_name: "x" })];
   await produce(topics.event_topic, [
@@ -105,12 +106,12 @@ test("/metrics counts exactly what a known input did; /healthz and /readyz answe
     'rtcrm_campaign_errors_total{campaign_id="2",kind="threw"}': 31,
     'rtcrm_campaign_fuel_exhausted_total{campaign_id="1"}': 0,
     'rtcrm_campaign_fuel_exhausted_total{campaign_id="2"}': 0,
-    'rtcrm_campaign_fuel_exhausted_total{campaign_id="3"}': 31,
+    'rtcrm_campaign_fuel_exhausted_total{campaign_id="3"}': 3,
     'rtcrm_campaign_evaluation_seconds_count{campaign_id="1"}': 31,
     'rtcrm_campaign_evaluation_seconds_count{campaign_id="2"}': 31,
-    'rtcrm_campaign_evaluation_seconds_count{campaign_id="3"}': 31,
+    'rtcrm_campaign_evaluation_seconds_count{campaign_id="3"}': 3,
     'rtcrm_campaign_evaluation_seconds_bucket{campaign_id="1",le="+Inf"}': 31,
-    rtcrm_campaigns_active: 4,
+    rtcrm_campaigns_active: 3,
     rtcrm_pool_workers: 1,
     rtcrm_pool_queue_depth: 0,
   };

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { loadConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/logging/logger.js";
-import { exampleCampaign, exampleEvent } from "../../src/ui/examples.js";
+import { exampleCampaign, exampleEvent } from "../../src/client/examples.js";
 import { startUiServer } from "../../src/ui/ui-server.js";
 import {
   createEngineTopics,
@@ -390,6 +390,17 @@ test("web UI server API: checks before writing, refuses foreign pages, pushes ch
     ],
   );
   assert.equal((await call("POST", "/api/check", "{ not json")).body.ok, false);
+  // The filter runs once on an example event under the engine's limits: one that never returns is refused.
+  const looping = await call("POST", "/api/check", { ...good, filter: "function(e) { for (;;) {} }" });
+  assert.equal(looping.body.ok, false);
+  assert.deepEqual(
+    looping.body.problems?.map((p) => [p.where, p.line]),
+    [["filter", undefined]],
+  );
+  assert.match(
+    looping.body.problems?.[0]?.message ?? "",
+    /^filter: (ran out of fuel|did not finish within the call deadline) on the example event/,
+  );
 
   // Nothing is written for a campaign that fails its check, a foreign page, a body not sent as JSON, or an id
   // that differs from the URL's.

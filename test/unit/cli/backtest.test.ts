@@ -2,6 +2,8 @@
 // filters, and the pure rules with an in-process sandbox (test/helpers/expected.ts) for the generated workload.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { parseCampaign } from "../../../src/campaigns/campaign.js";
 import { triggerId, triggerValue } from "../../../src/triggers/trigger.js";
 import { campaignRecord, generateCampaigns, generateEvents } from "../../../bench/workload/generator.js";
@@ -27,6 +29,27 @@ interface Ev {
   event_id: string;
   data: { result: string; level: number };
 }
+
+const MAIN = fileURLToPath(new URL("../../../src/cli/main.js", import.meta.url));
+
+/**
+ * `n` foe/fight events as JSON Lines, one second apart; short, so that one chunk of the file holds many of them
+ * (the reader takes 64 KiB at a time, and lines of one chunk come without a turn of the event loop).
+ */
+function fightEvents(n: number): string {
+  let out = "";
+  for (let i = 0; i < n; i++) {
+    const createdAt = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+    out += `{"game":"foe","event_name":"fight","created_at":"${createdAt}"}\n`;
+  }
+  return out;
+}
+
+/** Campaign 1 matches every foe/fight event; campaign 2's filter never returns. */
+const TRUE_AND_LOOPING = JSON.stringify([
+  { campaign_id: 1, enabled: true, game: "foe", event_name: "fight", filter: "function(e) { return true }" },
+  { campaign_id: 2, enabled: true, game: "foe", event_name: "fight", filter: "function(e) { for (;;) {} }" },
+]);
 
 const MALFORMED = [
   "not json",
@@ -79,6 +102,9 @@ test("per-campaign matches equal plain TypeScript on the same events; malformed 
     { campaign_id: 2, enabled: true, game: "foe", event_name: "fight", filter: "(e) => e.data.level > 100" },
   ];
   const campaignsFile = tempFile("campaigns.jsonl", campaigns.map((c) => JSON.stringify(c)).join("\n"));
+  // Campaign 5 must run out of fuel on every event: a deadline far beyond what its fuel takes keeps a loaded
+  // machine from turning some of its calls into timeouts.
+  const config = tempFile("config.json", JSON.stringify({ call_deadline_ms: 60_000 }));
 
   const { code, stdout, stderr } = await cli([
     "backtest",
@@ -87,6 +113,8 @@ test("per-campaign matches equal plain TypeScript on the same events; malformed 
     "--events",
     events,
     "--json",
+    "--config",
+    config,
   ]);
   assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout) as Report;
@@ -308,3 +336,120 @@ test("campaigns the engine would reject are reported with their reasons, the res
   assert.equal(broken.code, 1);
   assert.match(broken.stderr, /c.json:1: not valid JSON/);
 });
+
+// Needs the engine that enforces call_deadline_ms: without it, campaign 2's first call runs until its 10^12
+// units of fuel are spent (hours), and the test fails at its timeout.
+test(
+  "calls stopped at the call deadline count as failed filter calls, by kind",
+  { timeout: 120_000 },
+  async () => {
+    const events = tempFile("events.jsonl", fightEvents(5));
+    const campaigns = tempFile("c.json", TRUE_AND_LOOPING);
+    const config = tempFile(
+      "config.json",
+      JSON.stringify({ fuel_per_evaluation: 1e12, call_deadline_ms: 5 }),
+    );
+    const { code, stdout, stderr } = await cli([
+      "backtest",
+      "--campaigns",
+      campaigns,
+      "--events",
+      events,
+      "--config",
+      config,
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /\n +1 {2}foe +fight +5 +0 +5 +0 +0\n/);
+    assert.match(stdout, /\n +2 {2}foe +fight +5 +0 +0 +0 +5\n/);
+    assert.match(stdout, /\ncampaign 2: filter failed on timeout 5 \(no match, as in the engine\)\n/);
+  },
+);
+
+test("on SIGINT or SIGTERM it reads no further event, prints what it did to stderr marked as interrupted, and exits 130 or 143", async () => {
+  const events = tempFile("events.jsonl", fightEvents(50));
+  const campaigns = tempFile(
+    "c.json",
+    JSON.stringify([
+      {
+        campaign_id: 7,
+        enabled: true,
+        game: "foe",
+        event_name: "fight",
+        filter: "function(e) { return true }",
+      },
+    ]),
+  );
+
+  // The "signal" comes with the first trigger: the event after it is not evaluated.
+  const sigint = new AbortController();
+  const stopped = await cli(["backtest", "--campaigns", campaigns, "--events", events, "--triggers"], {
+    signal: sigint.signal,
+    onStdout: () => sigint.abort("SIGINT"),
+  });
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.equal(stopped.stdout.trimEnd().split("\n").length, 1, "the one trigger written before the signal");
+  assert.match(stopped.stderr, /^interrupted by SIGINT: the counts below are those of the first 1 events\n/);
+  assert.match(
+    stopped.stderr,
+    /events\.jsonl: 1 events, 0 malformed, 1 evaluated against at least one campaign; 1 triggers/,
+  );
+  assert.match(stopped.stderr, /\n +7 {2}foe +fight +1 +0 +1 +0 +0\n/);
+
+  // With --json, stdout gets nothing: a partial report must not pass for a complete one.
+  const sigterm = new AbortController();
+  sigterm.abort("SIGTERM");
+  const json = await cli(["backtest", "--campaigns", campaigns, "--events", events, "--json"], {
+    signal: sigterm.signal,
+  });
+  assert.equal(json.code, 143, json.stderr);
+  assert.equal(json.stdout, "");
+  assert.match(json.stderr, /^interrupted by SIGTERM: the counts below are those of the first 0 events\n/);
+
+  // Not interrupted: the whole file, exit code 0.
+  const whole = await cli(["backtest", "--campaigns", campaigns, "--events", events]);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.match(whole.stdout, /^\S+events\.jsonl: 50 events, 0 malformed, 50 evaluated/);
+});
+
+// Needs the engine that enforces call_deadline_ms: without it, the first call of the looping filter (10^12 units
+// of fuel) never gives the event loop a turn, the SIGTERM handler never runs, and the child is killed at the bound.
+test(
+  "the built rtcrm backtest stops on SIGTERM while a filter loops, prints the interrupted summary and exits 143",
+  { timeout: 120_000 },
+  async () => {
+    const events = tempFile("events.jsonl", fightEvents(5_000));
+    const campaigns = tempFile("c.json", TRUE_AND_LOOPING);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RTCRM_")));
+    const child = spawn(
+      process.execPath,
+      [MAIN, "backtest", "--campaigns", campaigns, "--events", events, "--triggers"],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...env, RTCRM_FUEL_PER_EVALUATION: "1000000000000" } },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // SIGTERM after its first trigger (campaign 1, first event), or after a while if none comes.
+    await new Promise<void>((resolve) => {
+      const wait = setTimeout(resolve, 10_000);
+      child.stdout.once("data", () => {
+        clearTimeout(wait);
+        resolve();
+      });
+    });
+    child.stdout.resume();
+    child.kill("SIGTERM");
+    // Only proves that it exits at all: it should at the next event, within about one call deadline. Without
+    // turns of the event loop it would take the rest of the file's chunk (some 800 calls of 50 ms).
+    const bound = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const code = await exited;
+    clearTimeout(bound);
+    assert.equal(code, 143, `exit code (null: killed at the bound); stderr:\n${stderr}`);
+    const read = Number(
+      /^interrupted by SIGTERM: the counts below are those of the first (\d+) events\n/.exec(stderr)?.[1],
+    );
+    assert.ok(read >= 1 && read < 5_000, stderr);
+    assert.match(stderr, /CAMPAIGN +GAME +EVENT_NAME +EVENTS +OUT_OF_WINDOW +MATCHES +NO_MATCH +FAILED\n/);
+    assert.match(stderr, new RegExp(`\\n +2  foe +fight +${read} +0 +0 +0 +${read}\\n`));
+    assert.match(stderr, new RegExp(`\\ncampaign 2: filter failed on timeout ${read} `));
+  },
+);

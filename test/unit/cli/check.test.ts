@@ -2,7 +2,13 @@
 // inside the filter's source, no Kafka.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkCampaign } from "../../../src/client/check-campaign.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkCampaign, type CheckLimits } from "../../../src/client/check-campaign.js";
+import { FilterCompiler } from "../../../src/compile/filter-compiler.js";
+import { defaults } from "../../../src/config/config.js";
+import { loadEngineModule } from "../../../src/sandbox/engine-module.js";
 import { SEED_CAMPAIGN_JSON } from "../../fixtures/seed.js";
 import { cli, tempFile } from "./run-cli.js";
 
@@ -84,7 +90,10 @@ test("rtcrm campaign check prints FILE:LINE:COLUMN: for filter problems and exit
   const good = tempFile("good.json", SEED_CAMPAIGN_JSON);
   const ok = await cli(["campaign", "check", good]);
   assert.equal(ok.code, 0);
-  assert.equal(ok.stdout, `${good}: campaign 4711 (foe/fight) is valid; its filter compiles\n`);
+  assert.equal(
+    ok.stdout,
+    `${good}: campaign 4711 (foe/fight) is valid; its filter compiles and runs within the limits on an example event\n`,
+  );
 
   const stdin = await cli(["campaign", "check", "-"], {
     stdin: campaign({ filter: "function(e) { return e.x" }),
@@ -104,4 +113,141 @@ test("a filter that is more than one function is reported where the first one en
   const { code, stdout } = await cli(["campaign", "check", path]);
   assert.equal(code, 1);
   assert.match(stdout, new RegExp(`^${path}:1:28: filter: syntax error: Unexpected token\n`));
+});
+
+/** The engine's default limits, with a deadline no loaded machine reaches: the fuel decides. */
+const limits = (over: Partial<CheckLimits> = {}): CheckLimits => ({
+  ...defaults(),
+  call_deadline_ms: 60_000,
+  ...over,
+});
+
+const RAN_OUT =
+  "filter: ran out of fuel on the example event (fuel budget 1000): the engine would stop every such call and " +
+  "quarantine the campaign; make the filter do less work per event, or raise fuel_per_evaluation or the " +
+  "campaign's entry in fuel_overrides";
+
+test("the filter runs once on an example event: a call the sandbox stops is a problem saying what to change", () => {
+  const looping = checkCampaign(campaign({ filter: "function(e) { for (;;) {} }" }), {
+    limits: limits({ fuel_per_evaluation: 1000 }),
+  });
+  assert.ok(!looping.ok);
+  assert.deepEqual(looping.problems, [{ where: "filter", message: RAN_OUT }]);
+
+  // The campaign's own fuel budget (fuel_overrides) is the one that applies.
+  const overridden = checkCampaign(campaign({ filter: "function(e) { for (;;) {} }" }), {
+    limits: limits({ fuel_per_evaluation: 1000, fuel_overrides: { "4711": 2000 } }),
+  });
+  assert.ok(!overridden.ok);
+  assert.match(overridden.problems[0]?.message ?? "", /\(fuel budget 2000\)/);
+
+  const greedy = checkCampaign(campaign({ filter: "function(e) { return 'x'.repeat(1e8).length > 0 }" }), {
+    limits: limits({ memory_limit_bytes: 1024 * 1024 }),
+  });
+  assert.ok(!greedy.ok);
+  assert.match(
+    greedy.problems[0]?.message ?? "",
+    /^filter: ran out of memory on the example event \(memory_limit_bytes 1048576\): .*raise memory_limit_bytes$/,
+  );
+
+  const deep = checkCampaign(campaign({ filter: "function f(e) { return f(e) }" }), { limits: limits() });
+  assert.ok(!deep.ok);
+  assert.match(deep.problems[0]?.message ?? "", /^filter: overflowed the stack on the example event/);
+
+  // Listed with the other problems, as one check lists them all.
+  const both = checkCampaign(campaign({ enabled: "yes", filter: "function(e) { for (;;) {} }" }), {
+    limits: limits({ fuel_per_evaluation: 1000 }),
+  });
+  assert.ok(!both.ok);
+  assert.deepEqual(
+    both.problems.map((p) => p.where),
+    ["campaign", "filter"],
+  );
+});
+
+test("the example event has the campaign's game and event_name", () => {
+  const filter =
+    "function(e) { if (e.getGame() === 'elvenar' && e.getEventName() === 'login') { for (;;) {} } return true }";
+  const options = { limits: limits({ fuel_per_evaluation: 1000 }) };
+  assert.ok(checkCampaign(campaign({ filter }), options).ok, "on foe/fight it returns at once");
+  const login = checkCampaign(campaign({ filter, game: "elvenar", event_name: "login" }), options);
+  assert.ok(!login.ok);
+  assert.deepEqual(login.problems, [{ where: "filter", message: RAN_OUT }]);
+});
+
+test("a filter that throws, does not match, or probes a host global with typeof is fine on the example event", () => {
+  for (const filter of [
+    "function(e) { return e.getData().get('nothing').deeper }",
+    "function(e) { throw new Error('not for this event') }",
+    "(e) => false",
+    "(e) => typeof process === 'undefined' && typeof WebAssembly === 'undefined'",
+  ]) {
+    const result = checkCampaign(campaign({ filter }), { limits: limits({ fuel_per_evaluation: 1000 }) });
+    assert.ok(result.ok, `${filter}: ${JSON.stringify(result)}`);
+  }
+});
+
+test("runOnExample: false only compiles, as the engine's own checks do", () => {
+  const result = checkCampaign(campaign({ filter: "function(e) { for (;;) {} }" }), {
+    limits: limits({ fuel_per_evaluation: 1000 }),
+    runOnExample: false,
+  });
+  assert.ok(result.ok);
+});
+
+test("the checks run in the compiler's one sandbox, and leave no filter loaded in it", () => {
+  const compiler = new FilterCompiler(
+    loadEngineModule(),
+    join(mkdtempSync(join(tmpdir(), "rtcrm-check-")), "filters-compiled"),
+  );
+  const sandbox = compiler.sandbox();
+  const options = { compiler, limits: limits({ fuel_per_evaluation: 1000 }) };
+  const good = checkCampaign(campaign({}), options);
+  assert.ok(good.ok);
+  const looping = checkCampaign(campaign({ filter: "function(e) { for (;;) {} }" }), options);
+  assert.ok(!looping.ok);
+  assert.equal(compiler.sandbox(), sandbox);
+  assert.equal(sandbox.has(`check-${good.filter.hash}`), false);
+  assert.equal(sandbox.stats().filters, 0);
+});
+
+// Needs the engine that enforces call_deadline_ms: without it, the loop runs until its 10^12 units of fuel are
+// spent (hours), and the test fails at its timeout.
+test(
+  "a filter past call_deadline_ms on the example event is a problem naming the setting",
+  { timeout: 60_000 },
+  () => {
+    const result = checkCampaign(campaign({ filter: "function(e) { for (;;) {} }" }), {
+      limits: limits({ fuel_per_evaluation: 1e12, call_deadline_ms: 20 }),
+    });
+    assert.ok(!result.ok);
+    assert.deepEqual(result.problems, [
+      {
+        where: "filter",
+        message:
+          "filter: did not finish within the call deadline on the example event (call_deadline_ms 20): the engine " +
+          "would stop every such call and quarantine the campaign; make the filter do less work per event, or " +
+          "raise call_deadline_ms",
+      },
+    ]);
+  },
+);
+
+test("rtcrm campaign check and put run the example under the configuration's limits; put then writes nothing", async () => {
+  const path = tempFile("loop.json", campaign({ filter: "function(e) { for (;;) {} }" }));
+  const env = { RTCRM_FUEL_PER_EVALUATION: "1000", RTCRM_CALL_DEADLINE_MS: "60000" };
+  const checked = await cli(["campaign", "check", path], { env });
+  assert.equal(checked.code, 1);
+  assert.equal(checked.stdout, `${path}: ${RAN_OUT}\n`);
+
+  // Refused before any Kafka client is made: no broker runs here.
+  const put = await cli(["campaign", "put", path], { env });
+  assert.equal(put.code, 1);
+  assert.equal(put.stderr, `${path}: ${RAN_OUT}\n`);
+  assert.equal(put.stdout, "");
+
+  // `campaign check` reads the configuration as every command does.
+  const misconfigured = await cli(["campaign", "check", path], { env: { RTCRM_CALL_DEADLINE_MS: "soon" } });
+  assert.equal(misconfigured.code, 2);
+  assert.match(misconfigured.stderr, /call_deadline_ms/);
 });

@@ -11,17 +11,26 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export async function cli(
-  argv: string[],
-  options: { stdin?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+export interface CliOptions {
+  readonly stdin?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Stands for the process's SIGINT/SIGTERM (cli/main.ts aborts it with the signal's name). */
+  readonly signal?: AbortSignal;
+  /** Sees each write to stdout as it happens (e.g. to send a "signal" after the first output). */
+  readonly onStdout?: (text: string) => void;
+}
+
+export async function cli(argv: string[], options: CliOptions = {}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const code = await runCli(argv, {
-    stdout: (t) => (stdout += t),
+    stdout: (t) => {
+      stdout += t;
+      options.onStdout?.(t);
+    },
     stderr: (t) => (stderr += t),
     stdin: Readable.from([Buffer.from(options.stdin ?? "")]),
-    signal: new AbortController().signal,
+    signal: options.signal ?? new AbortController().signal,
     // Only what a test sets: RTCRM_* variables of the environment running the tests must not leak in.
     env: options.env ?? {},
   });

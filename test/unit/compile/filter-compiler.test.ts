@@ -75,3 +75,23 @@ test("a filter that cannot compile is rejected with message, line and column, an
   assert.throws(() => compiler.compileSync("'not a function'"), FilterError);
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test("typeof probes of host globals pass validation and are true in the sandbox, as in the seed's Nashorn", () => {
+  const compiler = new FilterCompiler(engine, freshDir());
+  const sandbox = compiler.sandbox();
+  for (const source of [
+    "function(e) { return typeof process === 'undefined' }",
+    "function(e) { return typeof require === 'undefined' && typeof module === 'undefined' }",
+    "(e) => typeof WebAssembly === 'undefined' && typeof fetch === 'undefined' && typeof setTimeout === 'undefined'",
+  ]) {
+    const filter = compiler.compileSync(source);
+    assert.ok(sandbox.load("probe", filter.module).ok, source);
+    const outcome = sandbox.evaluate("probe", '{"game":"foe"}', {
+      fuel: 1_000_000,
+      memoryBytes: 16 * 1024 * 1024,
+      deadlineMs: 60_000,
+    });
+    assert.equal(outcome.kind, "match", `${source}: ${JSON.stringify(outcome)}`);
+    sandbox.unload("probe");
+  }
+});

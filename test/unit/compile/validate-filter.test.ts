@@ -64,3 +64,28 @@ test("a forbidden name used as a property or a local is fine", () => {
   );
   validateFilterSource("function(e) { var process = e.data; return process.ok }");
 });
+
+test("typeof of a forbidden global is a harmless probe and is accepted, as the seed's Nashorn answers it", () => {
+  for (const source of [
+    "function(e) { return typeof process === 'undefined' }",
+    "(e) => typeof WebAssembly === 'undefined' && typeof require !== 'function'",
+    "function(e) { return typeof (fetch) === 'undefined' }",
+    "function(e) { var t = typeof setTimeout; return t === 'undefined' }",
+  ]) {
+    assert.equal(validateFilterSource(source).params.length, 1, source);
+  }
+});
+
+test("every other use of a forbidden global stays rejected, typeof of a member of one included", () => {
+  rejects("function(e) { return typeof process.env === 'undefined' }", /process is not available/, 1, 29);
+  rejects("function(e) { return typeof require('fs') }", /require is not available/, 1, 29);
+  rejects(
+    "function(e) { return typeof process === 'undefined' || process.exit(1) }",
+    /process is not available/,
+    1,
+    56,
+  );
+  rejects("function(e) { return typeof typeof WebAssembly.Memory }", /WebAssembly is not available/);
+  rejects("function(e) { return typeof [process][0] }", /process is not available/, 1, 30);
+  rejects("function(e) { return void process }", /process is not available/);
+});

@@ -163,7 +163,7 @@ test(`${CORPUS.length} seed-style filters give the same answers as TypeScript on
     return c;
   });
   assert.ok(compiled.filter((c) => c.access !== null).length >= 30, "most filters read known fields");
-  const limits = { fuel: 1_000_000, memoryBytes: 16 << 20 };
+  const limits = { fuel: 1_000_000, memoryBytes: 16 << 20, deadlineMs: 1_000 };
   fc.assert(
     fc.property(arbEvent, (event) => {
       const json = JSON.stringify(event);

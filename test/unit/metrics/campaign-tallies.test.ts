@@ -21,10 +21,11 @@ test("matches, fuel exhaustion and each error kind are counted per campaign; ski
   assert.ok(one);
   assert.equal(one.matches, 2);
   assert.equal(one.fuelExhausted, 1);
-  assert.deepEqual([...one.errors], [0, 0, 0, 0, 0]);
+  assert.deepEqual([...one.errors], new Array(ERROR_KINDS.length).fill(0));
   const two = tallies.get(2);
   assert.ok(two);
-  assert.deepEqual([...two.errors], [2, 1, 1, 1, 1]);
+  assert.deepEqual([...two.errors], [2, ...new Array(ERROR_KINDS.length - 1).fill(1)]);
+  assert.equal(ERROR_KINDS[0], "threw");
   assert.equal(two.matches, 0);
   assert.equal(tallies.get(3), undefined, "a campaign only skipped has no tally");
 });

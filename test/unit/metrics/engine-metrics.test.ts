@@ -188,6 +188,8 @@ test("each worker's heap and sandbox memory, as the workers last reported it", a
     METRIC_NAMES.workerHeapTotalBytes,
     METRIC_NAMES.sandboxMemoryBytes,
     METRIC_NAMES.sandboxHeapBytes,
+    METRIC_NAMES.sandboxCampaignsBytes,
+    METRIC_NAMES.sandboxMemoryResets,
     METRIC_NAMES.workerFilters,
   ];
   let all = samples(await metrics.text());
@@ -198,7 +200,9 @@ test("each worker's heap and sandbox memory, as the workers last reported it", a
     heapTotalBytes: n + 2,
     sandboxMemoryBytes: n + 3,
     sandboxHeapBytes: n + 4,
-    filters: n + 5,
+    campaignsBytes: n + 5,
+    memoryResets: n + 6,
+    filters: n + 7,
   });
   pool.reported = [report(100), report(200)];
   all = samples(await metrics.text());

@@ -27,6 +27,7 @@ function ref(id: number, filter: string, fuel = 1_000_000): FilterRef {
     accessKey: compiled.accessKey,
     fuel,
     memoryBytes: 8 << 20,
+    deadlineMs: 1_000,
   };
 }
 

@@ -10,7 +10,7 @@ import {
 
 export const engine = loadEngineModule();
 
-export const LIMITS: Limits = { fuel: 1_000_000, memoryBytes: 8 * 1024 * 1024 };
+export const LIMITS: Limits = { fuel: 1_000_000, memoryBytes: 8 * 1024 * 1024, deadlineMs: 1_000 };
 
 export const SEED_FILTER = "function(event) { return event.getData().get('result') === 'loss' }";
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { parseCampaign } from "../../../src/campaigns/campaign.js";
 import { checkCampaignRecord } from "../../../src/client/check-campaign.js";
 import { skipReason } from "../../../src/evaluation/evaluate.js";
-import { exampleCampaign, exampleEvent } from "../../../src/ui/examples.js";
+import { exampleCampaign, exampleEvent } from "../../../src/client/examples.js";
 
 test("the example campaign is valid, compiles, and is running now for the example event", () => {
   const now = Date.parse("2026-03-04T05:06:07.890Z");

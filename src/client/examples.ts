@@ -1,6 +1,7 @@
-// The "Generate example" buttons: the seed's example campaign and event (SEED.md), made current. The seed's
-// own dates (autumn 2023) would match nothing today, so the campaign runs from an hour ago for 30 days and
-// the event is created now with a fresh event_id: sent as generated, the event triggers the campaign.
+// The seed's example campaign and event (SEED.md), made current: the web UI's "Generate example" buttons, and
+// the event a campaign check runs the filter on (with the campaign's game and event_name). The seed's own
+// dates (autumn 2023) would match nothing today, so the campaign runs from an hour ago for 30 days and the
+// event is created now with a fresh event_id: sent as generated, the event triggers the campaign.
 import { randomUUID } from "node:crypto";
 
 const HOUR = 3_600_000;
