@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only filter,e2e,latency,scaling]`: the whole suite on the real local
+// `npm run bench [-- --quick] [-- --only filter,e2e,latency,scaling,hostile]`: the whole suite on the real local
 // broker (started if needed). Prints a table per scenario, writes bench/results/<time>.json with the machine
 // and the configuration, and exits non-zero when a run lost events or produced a wrong number of triggers.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { machine } from "./lib/machine.js";
 import { progressDone, table, type Row } from "./lib/report.js";
 import { dropWorkload, prepareWorkload, runEngine, runPassthrough, verify } from "./scenarios/end-to-end.js";
 import { runFilterEval } from "./scenarios/filter-eval.js";
+import { runCorpus, runNeighbours, spreadOf } from "./scenarios/hostile.js";
 import { runLatency } from "./scenarios/latency.js";
 import { runCampaignScaling, runWorkerScaling } from "./scenarios/scaling.js";
 
@@ -17,7 +18,7 @@ const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
 });
 const quick = values.quick ?? false;
-const only = new Set((values.only ?? "filter,e2e,latency,scaling").split(","));
+const only = new Set((values.only ?? "filter,e2e,latency,scaling,hostile").split(","));
 
 const plan = quick
   ? {
@@ -28,6 +29,7 @@ const plan = quick
       campaignEvents: (_campaigns: number) => 10_000,
       campaignCounts: [1, 20, 200],
       otherGames: null,
+      hostileEvents: 20_000,
     }
   : {
       e2eEvents: 1_000_000,
@@ -39,6 +41,7 @@ const plan = quick
         campaigns <= 200 ? 100_000 : campaigns <= 2_000 ? 10_000 : 2_000,
       campaignCounts: [1, 20, 200, 2_000, 10_000],
       otherGames: 10_000,
+      hostileEvents: 200_000,
     };
 
 const started = Date.now();
@@ -53,7 +56,7 @@ const show = (text: string) => {
 let startedBroker = false;
 let failed: Error | null = null;
 try {
-  if (only.has("e2e") || only.has("latency") || only.has("scaling")) {
+  if (only.has("e2e") || only.has("latency") || only.has("scaling") || only.has("hostile")) {
     if (!localBroker("status")) {
       startedBroker = localBroker("start");
       if (!startedBroker) throw new Error("the local Kafka broker did not start (npm run kafka:start)");
@@ -189,6 +192,52 @@ try {
           "start incl. compile+load s": r.loadSeconds,
           "campaign -> first trigger ms": r.campaignToTriggerMs,
         })),
+      ),
+    );
+  }
+
+  if (only.has("hostile")) {
+    const corpus = await runCorpus(quick);
+    const worstCallMs = Math.max(...corpus.probes.map((p) => p.worstMs));
+    const spread = spreadOf(corpus.probes);
+    show(
+      table(
+        "5a. Hostile corpus on a worker thread, default limits (fuel 1,000,000, 16 MiB, deadline 50 ms): worst of the calls after a warm-up pass; ns per fuel unit at the margin (deadline off)",
+        corpus.rows,
+      ),
+    );
+    show(
+      `worst call: ${worstCallMs.toFixed(1)} ms (target <= 100); ns per fuel unit max/min: ${spread.toFixed(1)} (target <= 20)`,
+    );
+    const n = await runNeighbours(plan.hostileEvents);
+    const ratio = n.hostile.eventsPerSec / n.baseline.eventsPerSec;
+    results.hostile = { probes: corpus.probes, worstCallMs, spread, ...n, ratio };
+    show(
+      table(
+        `5b. Hostile neighbours: ${plan.hostileEvents.toLocaleString("en-US")} events, 20 campaigns, with and without five hostile ones on foe/fight`,
+        [
+          {
+            run: "without",
+            "events/s": n.baseline.eventsPerSec,
+            triggers: n.baseline.triggers,
+            quarantined: 0,
+            "worker restarts": 0,
+          },
+          {
+            run: "with five hostile campaigns",
+            "events/s": n.hostile.eventsPerSec,
+            triggers: n.hostile.triggers,
+            quarantined: n.quarantined,
+            "worker restarts": n.workerRestarts,
+          },
+          {
+            run: "with / without (target >= 0.5)",
+            "events/s": ratio,
+            triggers: "",
+            quarantined: "",
+            "worker restarts": "",
+          },
+        ],
       ),
     );
   }

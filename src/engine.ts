@@ -116,7 +116,8 @@ export class Engine {
       hooks.onFilterProblem?.(active, outcome);
       const id = active.campaign.campaignId;
       const once = `${active.campaign.versionKey}:${outcome.kind}`;
-      if (!reported.has(once)) {
+      // A skipped call of a quarantined version is not a problem of its own: the quarantine was logged.
+      if (outcome.kind !== "quarantined" && !reported.has(once)) {
         reported.add(once);
         log.warn("campaign filter problem (reported once per campaign version and kind)", {
           campaign_id: id,

@@ -23,4 +23,6 @@ done
 # build.sh appends after an empty line: drop it again
 sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$WORK/b/quickjs.c"
 (cd "$WORK" && diff -rup a b > "$HERE/quickjs.patch") || true
+# no timestamps in the file headers: the patch changes only when the sources do
+sed -i -E 's/^(---|\+\+\+) ([^\t]+)\t.*/\1 \2/' "$HERE/quickjs.patch"
 echo "wasm/patch.sh: wrote $HERE/quickjs.patch ($(grep -c '^@@' "$HERE/quickjs.patch") hunks)"

@@ -40,12 +40,17 @@ export interface Workload {
   readonly dir: string;
 }
 
-/** Creates topics, writes `campaigns` generated campaigns and `events` generated events, and the expectation. */
+/**
+ * Creates topics, writes `campaigns` generated campaigns (or `campaignRecords`) and `events` generated events, and
+ * the expectation: the triggers of `expectedFrom` (default: every campaign written; a run with campaigns that can
+ * never match, such as hostile ones the sandbox stops, names the others).
+ */
 export async function prepareWorkload(
   name: string,
   events: number,
   campaigns: number,
   campaignRecords?: string[],
+  expectedFrom?: string[],
 ): Promise<Workload> {
   const id = `bench-${name}-${randomUUID().slice(0, 8)}`;
   const topics = runTopics(id);
@@ -61,7 +66,7 @@ export async function prepareWorkload(
   );
 
   progress(`${name}: generating ${events.toLocaleString("en-US")} events and their expected triggers`);
-  const expected = new ExpectedTriggers(records);
+  const expected = new ExpectedTriggers(expectedFrom ?? records);
   const counts = new Uint8Array(events);
   const now = Date.now();
   let total = 0;
@@ -150,7 +155,7 @@ export async function runEngine(
   w: Workload,
   extra: Record<string, unknown> = {},
   label = "engine",
-  whileRunning?: () => Promise<void>,
+  whileRunning?: (engine: EngineProcess) => Promise<void>,
 ): Promise<RunResult> {
   const group = `${w.id}-engine-${randomUUID().slice(0, 6)}`;
   // Exactly-once: triggers to a topic of their own, counted by reading it (its offsets include the
@@ -175,7 +180,7 @@ export async function runEngine(
     const rss = peakRss(engine.child.pid);
     const triggers = (await count()) - before;
     const seconds = (done - t0) / 1000;
-    await whileRunning?.();
+    await whileRunning?.(engine);
     return {
       seconds,
       eventsPerSec: w.events / seconds,

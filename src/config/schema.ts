@@ -132,7 +132,7 @@ export const SCHEMA = {
     min: 1,
     max: 1_000_000,
     description:
-      "calls of one campaign version that the sandbox had to stop (timeout, out-of-fuel, out-of-memory, stack-overflow, trap) within quarantine_window_ms, after which that version is quarantined",
+      "calls of one campaign version that the sandbox had to stop (timeout, out-of-fuel, out-of-memory, stack-overflow, trap, watchdog) within quarantine_window_ms, after which that version is quarantined (README, Quarantine)",
   },
   quarantine_window_ms: {
     type: "integer",

@@ -30,7 +30,7 @@ interface Request {
 /** A worker thread with one sandbox; calls are made one at a time, in order. */
 export class SandboxThread {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, (r: ThreadResult) => void>();
+  readonly #pending = new Map<number, { resolve: (r: ThreadResult) => void; reject: (e: Error) => void }>();
   #next = 0;
 
   constructor(stackSizeMb = 16) {
@@ -39,16 +39,19 @@ export class SandboxThread {
       resourceLimits: { stackSizeMb },
     });
     this.#worker.on("message", (m: { id: number; result: ThreadResult }) => {
-      this.#pending.get(m.id)?.(m.result);
+      this.#pending.get(m.id)?.resolve(m.result);
       this.#pending.delete(m.id);
+    });
+    this.#worker.on("error", (error) => {
+      for (const p of this.#pending.values()) p.reject(error);
+      this.#pending.clear();
     });
   }
 
   run(call: ThreadCall, event: string): Promise<ThreadResult> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, resolve);
-      this.#worker.once("error", reject);
+      this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ id, call, event } satisfies Request);
     });
   }
