@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { setImmediate as eventLoopTurn } from "node:timers/promises";
 import { fuelFor } from "../config/config.js";
+import { FAILED_KINDS } from "../evaluation/outcome.js";
 import { Backtest, triggerRecordLine, type BacktestReport, type Tallied } from "./backtest.js";
 import { EXIT, signalExit, UsageError } from "./args.js";
 import type { Context } from "./context.js";
@@ -102,18 +103,7 @@ export async function backtest(ctx: Context): Promise<number> {
 const TURN_EVERY_MS = 20;
 
 /** The failed filter calls (column FAILED), by outcome kind. */
-const PROBLEMS: readonly Tallied[] = [
-  "threw",
-  "out-of-fuel",
-  "out-of-memory",
-  "stack-overflow",
-  "timeout",
-  "trap",
-  "bad-event",
-  "host-error",
-  "watchdog",
-  "quarantined",
-];
+const PROBLEMS: readonly Tallied[] = FAILED_KINDS;
 const OUTSIDE: readonly Tallied[] = ["not-started", "ended", "disabled"];
 
 /** The report as text; `interruptedBy` (a signal's name) marks a backtest stopped before the end of the events. */

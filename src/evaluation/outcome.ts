@@ -1,19 +1,21 @@
 // What evaluating one campaign against one event gives. Outcomes are values: one bad filter never fails a batch.
 
+/** The filter calls that gave no answer: every outcome kind but "match" and "no-match". */
+export const FAILED_KINDS = [
+  "threw",
+  "out-of-fuel",
+  "out-of-memory",
+  "stack-overflow",
+  "timeout",
+  "trap",
+  "bad-event",
+  "host-error",
+  "watchdog",
+  "quarantined",
+] as const;
+
 /** What the sandbox says about one filter call. */
-export type FilterOutcomeKind =
-  | "match"
-  | "no-match"
-  | "threw"
-  | "out-of-fuel"
-  | "out-of-memory"
-  | "stack-overflow"
-  | "timeout"
-  | "trap"
-  | "bad-event"
-  | "host-error"
-  | "watchdog"
-  | "quarantined";
+export type FilterOutcomeKind = "match" | "no-match" | (typeof FAILED_KINDS)[number];
 
 /**
  * Calls the sandbox had to stop: they count towards quarantining the campaign version (config quarantine_after).

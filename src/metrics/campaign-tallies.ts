@@ -1,19 +1,16 @@
 // Per-campaign counts kept as plain numbers on the hot path (one map look-up and a few additions per outcome);
 // prom-client hashes the label set on every inc/observe, which would cost more than the rest of the outcome's
 // handling on the main thread. The registry reads these tallies when it is scraped.
-import type { FilterOutcomeKind, Outcome } from "../evaluation/outcome.js";
+import { FAILED_KINDS, type FilterOutcomeKind, type Outcome } from "../evaluation/outcome.js";
 
-/** Outcome kinds counted as errors of a campaign (out-of-fuel has its own counter). */
-export const ERROR_KINDS = [
-  "threw",
-  "out-of-memory",
-  "stack-overflow",
-  "timeout",
-  "trap",
-  "bad-event",
-  "host-error",
-  "watchdog",
-] as const;
+/**
+ * Outcome kinds counted as errors of a campaign: the failed calls, but out-of-fuel (it has its own counter) and
+ * calls skipped because the version is quarantined (no call was made).
+ */
+export const ERROR_KINDS = FAILED_KINDS.filter(
+  (kind): kind is Exclude<(typeof FAILED_KINDS)[number], "out-of-fuel" | "quarantined"> =>
+    kind !== "out-of-fuel" && kind !== "quarantined",
+);
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /**

@@ -6,16 +6,7 @@ import { SEED_CAMPAIGN_JSON, SEED_EVENT_JSON } from "../fixtures/seed.js";
 import { consumeUntil, produce, triggerKey, type Received } from "../helpers/kafka.js";
 import { engineFixture } from "../helpers/engine-process.js";
 import { Reference } from "../helpers/expected.js";
-
-const DAY = 86_400_000;
-const around = (now = Date.now()) => ({
-  start_date: new Date(now - DAY).toISOString(),
-  end_date: new Date(now + DAY).toISOString(),
-});
-
-function campaign(id: number, filter: string, over: Record<string, unknown> = {}) {
-  return { campaign_id: id, enabled: true, game: "foe", event_name: "fight", ...around(), filter, ...over };
-}
+import { around, campaign } from "../helpers/campaigns.js";
 
 function event(
   over: Record<string, unknown> = {},

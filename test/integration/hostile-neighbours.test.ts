@@ -9,19 +9,8 @@ import { HOSTILE_NEIGHBOURS } from "../fixtures/hostile-corpus.js";
 import { consumeUntil, produce, triggerKey, type Received } from "../helpers/kafka.js";
 import { engineFixture } from "../helpers/engine-process.js";
 import { Reference } from "../helpers/expected.js";
+import { campaign } from "../helpers/campaigns.js";
 
-const DAY = 86_400_000;
-const now = Date.now();
-const campaign = (id: number, filter: string, over: Record<string, unknown> = {}) => ({
-  campaign_id: id,
-  enabled: true,
-  game: "foe",
-  event_name: "fight",
-  start_date: new Date(now - DAY).toISOString(),
-  end_date: new Date(now + DAY).toISOString(),
-  filter,
-  ...over,
-});
 const event = (n: number, result: string, over: Record<string, unknown> = {}): string =>
   JSON.stringify({
     ...(JSON.parse(SEED_EVENT_JSON) as object),

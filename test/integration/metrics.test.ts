@@ -7,23 +7,9 @@ import { SEED_EVENT_JSON } from "../fixtures/seed.js";
 import { EngineProcess, engineFixture, engineSetup } from "../helpers/engine-process.js";
 import { consumeUntil, produce, within } from "../helpers/kafka.js";
 import { sample, samples } from "../unit/metrics/exposition.js";
+import { campaign } from "../helpers/campaigns.js";
 
 const HOST = "127.0.0.1";
-const DAY = 86_400_000;
-
-function campaign(id: number, filter: string, over: Record<string, unknown> = {}) {
-  const now = Date.now();
-  return {
-    campaign_id: id,
-    enabled: true,
-    game: "foe",
-    event_name: "fight",
-    start_date: new Date(now - DAY).toISOString(),
-    end_date: new Date(now + DAY).toISOString(),
-    filter,
-    ...over,
-  };
-}
 
 function event(n: number): string {
   return JSON.stringify({ ...(JSON.parse(SEED_EVENT_JSON) as object), event_id: `ev-${n}`, data: { n } });
