@@ -10,7 +10,7 @@ import { Piscina } from "piscina";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
 import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
-import { DEFAULT_CAMPAIGNS_MEMORY_BYTES } from "../sandbox/sandbox.js";
+import { DEFAULT_CAMPAIGNS_MEMORY_BYTES } from "../sandbox/limits.js";
 import {
   UNKNOWN_FILTER,
   type BatchEvent,

@@ -1,4 +1,5 @@
 // The engine's wasm ABI (wasm/runtime.c), as the host sees it.
+import type { FilterOutcomeKind } from "../evaluation/outcome.js";
 
 /** Outcome codes returned by the engine's `eval` export (enum in wasm/runtime.c). */
 export const R_MATCH = 0;
@@ -12,6 +13,19 @@ export const R_INVALID = 7;
 export const R_TIMEOUT = 8;
 /** The engine could not serve the call for a reason that is not the filter's (the event's memory, the worker's). */
 export const R_HOST = 9;
+
+/** The outcome kind of each code `eval` returns for a call that ran (R_INVALID is the host's mistake). */
+export const OUTCOME_KIND: Readonly<Record<number, FilterOutcomeKind>> = {
+  [R_MATCH]: "match",
+  [R_NO_MATCH]: "no-match",
+  [R_THREW]: "threw",
+  [R_OUT_OF_FUEL]: "out-of-fuel",
+  [R_OUT_OF_MEMORY]: "out-of-memory",
+  [R_STACK_OVERFLOW]: "stack-overflow",
+  [R_BAD_EVENT]: "bad-event",
+  [R_TIMEOUT]: "timeout",
+  [R_HOST]: "host-error",
+};
 
 /** What the engine was doing (export `trap_phase`), read after a trap to know whom to blame. */
 export const PHASE_EVENT = 1;

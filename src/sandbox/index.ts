@@ -9,15 +9,19 @@ export {
   type FilterModuleMeta,
 } from "./filter-module.js";
 export {
-  DEFAULT_LOAD_LIMITS,
   Sandbox,
   type CompileResult,
   type FilterOutcome,
-  type Limits,
   type LoadResult,
   type SandboxOptions,
   type SandboxStats,
 } from "./sandbox.js";
+export {
+  DEFAULT_CAMPAIGNS_MEMORY_BYTES,
+  DEFAULT_LOAD_LIMITS,
+  EVENT_MEMORY_BYTES,
+  type Limits,
+} from "./limits.js";
 export { tagBigIntegers } from "./big-integers.js";
 
 import { loadEngineModule, type EngineModule } from "./engine-module.js";

@@ -6,35 +6,21 @@
 // when it happened in the filter's call, or `host-error` when it happened while the event was decoded
 // (not the filter's fault).
 import type { FilterOutcome } from "../evaluation/outcome.js";
-import {
-  PHASE_EVENT,
-  R_BAD_EVENT,
-  R_HOST,
-  R_INVALID,
-  R_MATCH,
-  R_NO_MATCH,
-  R_OUT_OF_FUEL,
-  R_OUT_OF_MEMORY,
-  R_STACK_OVERFLOW,
-  R_THREW,
-  R_TIMEOUT,
-  type EngineExports,
-} from "./abi.js";
-import { tagBigIntegers } from "./big-integers.js";
+import { OUTCOME_KIND, PHASE_EVENT, R_INVALID, type EngineExports } from "./abi.js";
 import type { EngineModule } from "./engine-module.js";
 import { readFilterModuleInfo } from "./filter-module.js";
-import { EngineExit, createWasiStubs, enosys, type WasiStubs } from "./wasi-stubs.js";
+import { EventSlot } from "./event-slot.js";
+import {
+  DEFAULT_CAMPAIGNS_MEMORY_BYTES,
+  DEFAULT_LOAD_LIMITS,
+  EVENT_MEMORY_BYTES,
+  type Limits,
+} from "./limits.js";
+import { engineImports } from "./engine-imports.js";
+import { EngineExit, createWasiStubs, type WasiStubs } from "./wasi-stubs.js";
 
 export type { FilterOutcome } from "../evaluation/outcome.js";
-
-export interface Limits {
-  /** Fuel of the call: 1 unit = one interrupt poll, and built-ins charge for their work (README, Limits). */
-  readonly fuel: number;
-  /** Bytes the filter may hold in the engine: its context, what it keeps between calls, what the call allocates. */
-  readonly memoryBytes: number;
-  /** Wall-clock limit of the call in milliseconds, checked inside the sandbox (outcome `timeout`); 0: none. */
-  readonly deadlineMs: number;
-}
+export type { Limits } from "./limits.js";
 
 export type CompileResult =
   | { readonly ok: true; readonly bytecode: Uint8Array }
@@ -65,18 +51,6 @@ export interface SandboxStats {
   readonly memoryResets: number;
 }
 
-export const DEFAULT_LOAD_LIMITS: Limits = {
-  fuel: 1_000_000,
-  memoryBytes: 16 * 1024 * 1024,
-  deadlineMs: 1_000,
-};
-export const DEFAULT_CAMPAIGNS_MEMORY_BYTES = 512 * 1024 * 1024;
-/**
- * Memory an event may take while it is decoded for a call, apart from what filters hold, so that no filter can
- * make decoding fail. Kafka's default record limit is 1 MB; decoded, a JSON event takes a few times its size.
- */
-export const EVENT_MEMORY_BYTES = 64 * 1024 * 1024;
-
 interface Loaded {
   readonly module: WebAssembly.Module;
   readonly length: number;
@@ -86,18 +60,6 @@ interface Loaded {
   linkable: boolean;
   error?: string;
 }
-
-const KIND: Record<number, FilterOutcome["kind"]> = {
-  [R_MATCH]: "match",
-  [R_NO_MATCH]: "no-match",
-  [R_THREW]: "threw",
-  [R_OUT_OF_FUEL]: "out-of-fuel",
-  [R_OUT_OF_MEMORY]: "out-of-memory",
-  [R_STACK_OVERFLOW]: "stack-overflow",
-  [R_BAD_EVENT]: "bad-event",
-  [R_TIMEOUT]: "timeout",
-  [R_HOST]: "host-error",
-};
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -115,12 +77,7 @@ export class Sandbox {
   private ex!: EngineExports;
   private wasi!: WasiStubs;
   private restarts = 0;
-  // the last event written to engine memory (one event is usually evaluated by several filters)
-  private eventJson: string | undefined;
-  private eventPtr = 0;
-  private eventCap = 0;
-  private eventLen = 0;
-  private eventFlags = 0;
+  private event!: EventSlot;
 
   constructor(engine: WebAssembly.Module | EngineModule, options: SandboxOptions = {}) {
     if (engine instanceof WebAssembly.Module) {
@@ -219,7 +176,7 @@ export class Sandbox {
     if (entry.handle < 0)
       return { kind: "threw", fuelUsed: 0, message: `filter failed to load: ${entry.error ?? "?"}` };
     try {
-      if (!this.writeEvent(eventJson)) {
+      if (!this.event.place(eventJson)) {
         return {
           kind: "host-error",
           fuelUsed: 0,
@@ -228,15 +185,15 @@ export class Sandbox {
       }
       const rc = this.ex.eval(
         entry.handle,
-        this.eventPtr,
-        this.eventLen,
-        this.eventFlags,
+        this.event.ptr,
+        this.event.length,
+        this.event.flags,
         limits.fuel,
         limits.memoryBytes,
         limits.deadlineMs,
       );
       const fuelUsed = this.ex.out_fuel();
-      const kind = KIND[rc];
+      const kind = OUTCOME_KIND[rc];
       if (kind === undefined) {
         return {
           kind: "threw",
@@ -285,27 +242,13 @@ export class Sandbox {
 
   private instantiate(): void {
     this.wasi = createWasiStubs();
-    const wasiImports: Record<string, (...args: never[]) => unknown> = {};
-    for (const imp of WebAssembly.Module.imports(this.module)) {
-      if (imp.module === "rtcrm" && imp.name === "now") continue;
-      if (imp.module !== "wasi_snapshot_preview1" || imp.kind !== "function") {
-        throw new Error(`engine imports ${imp.module}.${imp.name}, which the host does not provide`);
-      }
-      wasiImports[imp.name] = this.wasi.imports[imp.name] ?? enosys;
-    }
-    const instance = new WebAssembly.Instance(this.module, {
-      wasi_snapshot_preview1: wasiImports,
-      // The call deadline's clock: the engine's interrupt handler reads it (filters still see Date.now() === 0).
-      rtcrm: { now: () => performance.now() },
-    });
+    const instance = new WebAssembly.Instance(this.module, engineImports(this.module, this.wasi));
     this.ex = instance.exports as unknown as EngineExports;
     this.wasi.bind(this.ex.memory);
     this.ex._initialize();
     const rc = this.ex.init(this.campaignsMemoryBytes, EVENT_MEMORY_BYTES);
     if (rc !== 0) throw new Error(`engine init failed (${rc}): ${this.outText()}`);
-    this.eventJson = undefined;
-    this.eventPtr = 0;
-    this.eventCap = 0;
+    this.event = new EventSlot(this.ex);
   }
 
   /** New instance; every loaded filter is linked again. A filter whose loading traps is left out. */
@@ -366,29 +309,6 @@ export class Sandbox {
     const ptr = this.ex.alloc(n) >>> 0;
     if (ptr === 0) throw new WebAssembly.RuntimeError(`engine cannot allocate ${n} bytes`);
     return ptr;
-  }
-
-  /** Places the event in engine memory; false when the engine's memory cannot take it. */
-  private writeEvent(json: string): boolean {
-    if (json === this.eventJson) return true;
-    this.eventJson = undefined;
-    const { json: text, tagged } = tagBigIntegers(json);
-    const max = text.length * 3 + 1;
-    if (max > this.eventCap) {
-      if (this.eventPtr) this.ex.dealloc(this.eventPtr);
-      this.eventCap = 0;
-      const cap = Math.max(max, 4096);
-      this.eventPtr = this.ex.alloc(cap) >>> 0;
-      if (this.eventPtr === 0) return false;
-      this.eventCap = cap;
-    }
-    const view = new Uint8Array(this.ex.memory.buffer, this.eventPtr, this.eventCap);
-    const { written } = encoder.encodeInto(text, view);
-    view[written] = 0; // JS_ParseJSON needs a NUL after the text
-    this.eventLen = written;
-    this.eventFlags = tagged ? 1 : 0;
-    this.eventJson = json;
-    return true;
   }
 
   /** What the engine was doing when it trapped; 0 if the instance cannot say. */

@@ -5,7 +5,7 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import type { FilterOutcome } from "../../src/evaluation/outcome.js";
-import type { Limits } from "../../src/sandbox/sandbox.js";
+import type { Limits } from "../../src/sandbox/limits.js";
 
 export interface ThreadCall {
   readonly source: string;
