@@ -51,6 +51,11 @@ const TRUE_AND_LOOPING = JSON.stringify([
   { campaign_id: 2, enabled: true, game: "foe", event_name: "fight", filter: "function(e) { for (;;) {} }" },
 ]);
 
+/** Campaign 7 matches every foe/fight event. */
+const ALWAYS_TRUE = JSON.stringify([
+  { campaign_id: 7, enabled: true, game: "foe", event_name: "fight", filter: "function(e) { return true }" },
+]);
+
 const MALFORMED = [
   "not json",
   '{"game":"foe"}',
@@ -234,18 +239,7 @@ test("--triggers gives the engine's records: the trigger set of the pure rules, 
 test("without --json the summary is a table; with --triggers the triggers own stdout as JSON lines", async () => {
   const lines = [...generateEvents(3, 200)].map((e) => e.json);
   const events = tempFile("events.jsonl", lines.join("\n"));
-  const campaigns = tempFile(
-    "c.json",
-    JSON.stringify([
-      {
-        campaign_id: 7,
-        enabled: true,
-        game: "foe",
-        event_name: "fight",
-        filter: "function(e) { return true }",
-      },
-    ]),
-  );
+  const campaigns = tempFile("c.json", ALWAYS_TRUE);
   const fights = lines.filter((l) => l.includes('"game":"foe"') && l.includes('"event_name":"fight"')).length;
 
   const plain = await cli(["backtest", "--campaigns", campaigns, "--events", events]);
@@ -367,18 +361,7 @@ test(
 
 test("on SIGINT or SIGTERM it reads no further event, prints what it did to stderr marked as interrupted, and exits 130 or 143", async () => {
   const events = tempFile("events.jsonl", fightEvents(50));
-  const campaigns = tempFile(
-    "c.json",
-    JSON.stringify([
-      {
-        campaign_id: 7,
-        enabled: true,
-        game: "foe",
-        event_name: "fight",
-        filter: "function(e) { return true }",
-      },
-    ]),
-  );
+  const campaigns = tempFile("c.json", ALWAYS_TRUE);
 
   // The "signal" comes with the first trigger: the event after it is not evaluated.
   const sigint = new AbortController();
