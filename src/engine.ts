@@ -1,21 +1,30 @@
-// Wires the stages in flow order: topics, campaigns in (compiled to sandboxed filters), events in,
+// Wires the stages in flow order: topics, campaigns in (compiled to sandboxed filters), events in, batches built,
 // evaluation in the worker pool, triggers out, offsets committed. Start and a two-phase stop.
+import { hostname } from "node:os";
 import { CampaignReader } from "./campaigns/campaign-reader.js";
 import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
 import { Quarantine } from "./campaigns/quarantine.js";
 import { FilterCompiler } from "./compile/filter-compiler.js";
-import { hostname } from "node:os";
 import { fuelFor, type Config } from "./config/config.js";
-import { ErrorCodes, errorMessage, RtcrmError } from "./errors.js";
+import { errorMessage } from "./errors.js";
 import type { Outcome } from "./evaluation/outcome.js";
-import { EventPipeline, type PipelineHooks } from "./events/event-pipeline.js";
+import { BatchBuilder } from "./events/batch-builder.js";
+import { EventPipeline } from "./events/event-pipeline.js";
 import { checkKafkaAccess } from "./kafka/access-check.js";
 import { AckingProducer } from "./kafka/acking-producer.js";
+import { EventConsumer } from "./kafka/event-consumer.js";
 import { clientSettings } from "./kafka/settings.js";
 import { ensureTopics } from "./kafka/topics.js";
+import { isUnreachable } from "./kafka/unreachable.js";
 import type { Logger } from "./logging/logger.js";
+import { Assignments } from "./offsets/assignments.js";
+import type { Committer } from "./offsets/committer.js";
+import { OffsetCommitter } from "./offsets/offset-committer.js";
+import { TransactionalCommitter } from "./offsets/transactional-committer.js";
 import { EvaluatorPool } from "./pool/evaluator-pool.js";
 import { loadEngineModule, type EngineModule } from "./sandbox/engine-module.js";
+import { Telemetry } from "./telemetry.js";
+import { TriggerSink } from "./triggers/trigger-sink.js";
 
 export interface EngineParts {
   readonly campaigns: CampaignSet;
@@ -29,6 +38,9 @@ export interface EngineParts {
   readonly pipeline: EventPipeline;
 }
 
+/** How long one transaction step may take (exactly-once). */
+const TRANSACTION_STEP_TIMEOUT_MS = 30_000;
+
 export class Engine {
   readonly parts: EngineParts;
   readonly #config: Config;
@@ -41,18 +53,21 @@ export class Engine {
     this.parts = parts;
   }
 
-  /** Starts every stage; the event side starts only after the campaign topic was read to its end. */
+  /**
+   * Starts every stage; the event side starts only after the campaign topic was read to its end. Outcomes,
+   * commits, statistics and fatal errors are published on `telemetry`.
+   */
   static async start(
     config: Config,
     log: Logger,
+    telemetry: Telemetry = new Telemetry(),
     engine: EngineModule = loadEngineModule(),
-    hooks: PipelineHooks = {},
   ): Promise<Engine> {
     await retryWhileUnreachable(log, () => checkKafkaAccess(config));
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
     // The pool exists once the campaign topic is read; removals before that have nothing to unload.
-    const started: { engine?: Engine; pool?: EvaluatorPool; reader?: CampaignReader } = {};
+    const started: { pool?: EvaluatorPool; reader?: CampaignReader } = {};
     const quarantine = new Quarantine({
       after: config.quarantine_after,
       windowMs: config.quarantine_window_ms,
@@ -78,7 +93,6 @@ export class Engine {
       exactlyOnce ? { transactionalId: transactionalId(config) } : {},
     );
     await retryWhileUnreachable(log, () => producer.connect(30_000));
-    if (exactlyOnce) await retryWhileUnreachable(log, () => producer.initTransactions(60_000));
     const statusProducer = exactlyOnce
       ? new AckingProducer(clientSettings(config, "status-producer"), log.child({ component: "status" }))
       : producer;
@@ -110,42 +124,42 @@ export class Engine {
     });
     started.reader = reader;
     await retryWhileUnreachable(log, () => reader.start());
+    telemetry.on("outcome", filterProblems(log, quarantine, quarantineVersion));
 
-    const reported = new Set<string>();
-    const onFilterProblem = (active: ActiveCampaign, outcome: Outcome): void => {
-      hooks.onFilterProblem?.(active, outcome);
-      const id = active.campaign.campaignId;
-      const once = `${active.campaign.versionKey}:${outcome.kind}`;
-      // A skipped call of a quarantined version is not a problem of its own: the quarantine was logged.
-      if (outcome.kind !== "quarantined" && !reported.has(once)) {
-        reported.add(once);
-        log.warn("campaign filter problem (reported once per campaign version and kind)", {
-          campaign_id: id,
-          outcome: outcome.kind,
-          message: "message" in outcome ? outcome.message : undefined,
-        });
-      }
-      // Filters the sandbox keeps having to stop cost every other campaign: quarantine them (blame by outcome).
-      if (outcome.kind === "skipped") return;
-      const key = active.campaign.versionKey;
-      const reason =
-        outcome.kind === "quarantined"
-          ? quarantine.remember(key, outcome.message ?? "quarantined by a worker")
-            ? quarantine.reason(key)
-            : undefined
-          : quarantine.strike(key, outcome);
-      if (reason !== undefined) quarantineVersion(id, key, reason);
-    };
-    const onFatal = (error: Error): void => {
-      hooks.onFatal?.(error);
-      log.error("engine cannot go on; stopping (exit 1)", { error: errorMessage(error) });
-      void (started.engine?.stop() ?? Promise.resolve(false)).finally(() => process.exit(1));
-    };
-    const pipeline = new EventPipeline(config, campaigns, pool, producer, log, {
-      ...hooks,
-      onFilterProblem,
-      onFatal,
-    });
+    // The event path, in flow order: consumer loop -> batch builder -> pool -> trigger sink -> committer.
+    const eventsLog = log.child({ component: "events" });
+    const consumer = new EventConsumer(config, telemetry, eventsLog);
+    const assignments = new Assignments();
+    let committer: Committer;
+    if (exactlyOnce) {
+      const transactional = new TransactionalCommitter(producer, consumer, assignments, {
+        intervalMs: config.commit_interval_ms,
+        timeoutMs: TRANSACTION_STEP_TIMEOUT_MS,
+        telemetry,
+        log: eventsLog,
+      });
+      await retryWhileUnreachable(log, () => transactional.initTransactions(60_000));
+      committer = transactional;
+    } else {
+      committer = new OffsetCommitter(producer, consumer, assignments, {
+        intervalMs: config.commit_interval_ms,
+        telemetry,
+        log: eventsLog,
+      });
+    }
+    const sink = new TriggerSink(config, committer.output, telemetry, eventsLog);
+    const builder = new BatchBuilder(config, campaigns, pool, sink, telemetry, eventsLog);
+    const pipeline = new EventPipeline(
+      config,
+      {
+        consumer,
+        assignments,
+        builder,
+        committer,
+        backlog: () => ({ queuedBatches: pool.queued, producerPending: producer.pending }),
+      },
+      eventsLog,
+    );
     await pipeline.start();
     log.info("engine started", {
       campaigns: campaigns.size,
@@ -153,7 +167,7 @@ export class Engine {
       compiled: compiler.stats,
       delivery: config.delivery,
     });
-    started.engine = new Engine(config, log, {
+    return new Engine(config, log, {
       campaigns,
       compiler,
       pool,
@@ -162,7 +176,6 @@ export class Engine {
       reader,
       pipeline,
     });
-    return started.engine;
   }
 
   /**
@@ -199,6 +212,40 @@ export function transactionalId(config: Config): string {
   return config.transactional_id || `rtcrm-${config.kafka_group_id}-${hostname()}`;
 }
 
+/**
+ * The outcome listener that logs filter problems (once per campaign version and kind) and quarantines versions
+ * the sandbox keeps having to stop: they cost every other campaign (blame by outcome).
+ */
+function filterProblems(
+  log: Logger,
+  quarantine: Quarantine,
+  quarantineVersion: (campaignId: number, versionKey: string, reason: string) => void,
+): (active: ActiveCampaign, outcome: Outcome) => void {
+  const reported = new Set<string>();
+  return (active, outcome) => {
+    if (outcome.kind === "match" || outcome.kind === "no-match" || outcome.kind === "skipped") return;
+    const id = active.campaign.campaignId;
+    const key = active.campaign.versionKey;
+    const once = `${key}:${outcome.kind}`;
+    // A skipped call of a quarantined version is not a problem of its own: the quarantine was logged.
+    if (outcome.kind !== "quarantined" && !reported.has(once)) {
+      reported.add(once);
+      log.warn("campaign filter problem (reported once per campaign version and kind)", {
+        campaign_id: id,
+        outcome: outcome.kind,
+        message: "message" in outcome ? outcome.message : undefined,
+      });
+    }
+    const reason =
+      outcome.kind === "quarantined"
+        ? quarantine.remember(key, outcome.message ?? "quarantined by a worker")
+          ? quarantine.reason(key)
+          : undefined
+        : quarantine.strike(key, outcome);
+    if (reason !== undefined) quarantineVersion(id, key, reason);
+  };
+}
+
 /** Runs `attempt` until it succeeds, backing off while Kafka cannot be reached; other errors are thrown. */
 async function retryWhileUnreachable<T>(log: Logger, attempt: () => Promise<T>): Promise<T> {
   let delay = 1_000;
@@ -206,11 +253,8 @@ async function retryWhileUnreachable<T>(log: Logger, attempt: () => Promise<T>):
     try {
       return await attempt();
     } catch (error) {
-      if (error instanceof RtcrmError && !error.canRetry && error.code !== ErrorCodes.KAFKA) throw error;
-      const text = errorMessage(error);
-      if (!/timed out|transport|brokers? (are )?down|connect|ECONNREFUSED|Local: Broker/i.test(text))
-        throw error;
-      log.warn("Kafka unreachable; retrying", { error: text, retryInMs: delay });
+      if (!isUnreachable(error)) throw error;
+      log.warn("Kafka unreachable; retrying", { error: errorMessage(error), retryInMs: delay });
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 30_000);
     }

@@ -5,8 +5,9 @@ import { loadConfigOrReport, type Config } from "./config/config.js";
 import { Engine } from "./engine.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { createLogger, type Logger } from "./logging/logger.js";
-import { EngineMetrics } from "./metrics/engine-metrics.js";
+import { EngineMetrics, STATS_INTERVAL_MS } from "./metrics/engine-metrics.js";
 import { ENDPOINT_PATHS, HttpEndpoints } from "./metrics/http-server.js";
+import { Telemetry } from "./telemetry.js";
 
 export const ENGINE_USAGE = `usage: rtcrm-engine [--config path/to/config.json]
 
@@ -39,8 +40,10 @@ export async function runEngine(argv: string[]): Promise<number> {
   const log = createLogger(config.log_level, { service: "rtcrm" });
   for (const w of warnings) log.warn(w);
 
-  // Metrics exist only when they can be read: with the endpoints off, the pipeline gets no hooks at all.
+  // Metrics exist only when they can be read: with the endpoints off, nothing subscribes to the outcomes.
+  const telemetry = new Telemetry(STATS_INTERVAL_MS);
   const metrics = config.http_port === 0 ? undefined : new EngineMetrics({ log });
+  metrics?.subscribe(telemetry);
   let endpoints: HttpEndpoints | undefined;
   if (metrics) {
     try {
@@ -82,9 +85,13 @@ export async function runEngine(argv: string[]): Promise<number> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  telemetry.on("fatal", (error) => {
+    log.error("engine cannot go on; stopping (exit 1)", { error: errorMessage(error) });
+    void (engine?.stop() ?? Promise.resolve(false)).finally(() => process.exit(1));
+  });
 
   try {
-    engine = await Engine.start(config, log, undefined, metrics?.hooks);
+    engine = await Engine.start(config, log, telemetry);
   } catch (error) {
     log.error("engine failed to start", {
       error: errorMessage(error),

@@ -52,8 +52,6 @@ export class CampaignSet {
   readonly #byId = new Map<number, ActiveCampaign>();
   readonly #routes = new Map<string, ActiveCampaign[]>();
   readonly #options: CampaignSetOptions;
-  /** Bumped on every change, so that callers can tell their view is stale. */
-  version = 0;
 
   constructor(options: CampaignSetOptions) {
     this.#options = options;
@@ -188,7 +186,6 @@ export class CampaignSet {
         (a, b) => a.campaign.campaignId - b.campaign.campaignId,
       ),
     );
-    this.version++;
   }
 
   #remove(campaignId: number): void {
@@ -199,7 +196,6 @@ export class CampaignSet {
     const rest = (this.#routes.get(key) ?? []).filter((a) => a !== old);
     if (rest.length > 0) this.#routes.set(key, rest);
     else this.#routes.delete(key);
-    this.version++;
     this.#options.onRemoved?.(old);
   }
 }

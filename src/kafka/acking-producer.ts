@@ -1,6 +1,6 @@
 // A producer whose every record is acknowledged back to its sender: the engine commits an event's offset
 // only after all records it caused are acknowledged by the broker. In transactional mode (exactly-once) the
-// records go into the open Kafka transaction, and the transaction steps are offered as promises.
+// records go into the open Kafka transaction, whose steps src/offsets/transactional-committer.ts takes.
 import rdkafka from "@confluentinc/kafka-javascript";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
@@ -13,7 +13,7 @@ export interface OutRecord {
   readonly headers: rdkafka.MessageHeader[];
 }
 
-type Ack = (error: Error | null) => void;
+export type Ack = (error: Error | null) => void;
 interface InFlight {
   readonly record: OutRecord;
   readonly ack: Ack;
@@ -50,8 +50,6 @@ export class AckingProducer {
   #closed = false;
   readonly #flushWaiters: (() => void)[] = [];
   readonly #transactional: boolean;
-  /** Sends held back while a transaction commits; produced in the next one. */
-  #held: InFlight[] | null = null;
   #epoch = 0;
   /** A delivery failed inside the open transaction: it can only be aborted. */
   #transactionFailure: rdkafka.LibrdKafkaError | null = null;
@@ -107,13 +105,8 @@ export class AckingProducer {
    * when Kafka refuses it for good (too large, invalid for the topic): sending it again could not help.
    */
   send(record: OutRecord, ack: Ack): void {
-    const item = { record, ack, epoch: this.#epoch };
-    if (this.#held) {
-      this.#held.push(item);
-      return;
-    }
     this.#pending++;
-    this.#produce(item);
+    this.#produce({ record, ack, epoch: this.#epoch });
   }
 
   #produce(item: InFlight): void {
@@ -196,70 +189,14 @@ export class AckingProducer {
     }, 5);
   }
 
-  /** Transactional mode: registers the transactional id (fencing an earlier run with the same id) and begins. */
-  async initTransactions(timeoutMs: number): Promise<void> {
-    await this.#call((cb) => this.#producer.initTransactions(timeoutMs, cb), "initialise transactions");
-    await this.beginTransaction();
+  /** Transactional mode: the librdkafka producer, whose transaction calls the transactional committer makes. */
+  get client(): rdkafka.Producer {
+    return this.#producer;
   }
 
-  beginTransaction(): Promise<void> {
-    return this.#call((cb) => this.#producer.beginTransaction(cb), "begin a transaction");
-  }
-
-  /** Holds every later send until release(): what is held goes into the next transaction. */
-  hold(): void {
-    this.#held ??= [];
-  }
-
-  /** Produces what hold() kept back. */
-  release(): void {
-    const held = this.#held ?? [];
-    this.#held = null;
-    for (const item of held) this.send(item.record, item.ack);
-  }
-
-  /**
-   * Resolves when every record sent before hold() is acknowledged; rejects with the delivery error when one
-   * failed inside the transaction, or after `timeoutMs`.
-   */
-  async drain(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#pending > 0 && this.#transactionFailure === null) {
-      if (Date.now() > deadline)
-        throw new RtcrmError(
-          ErrorCodes.KAFKA,
-          `${this.#pending} record(s) not acknowledged in ${timeoutMs} ms`,
-          {
-            canRetry: true,
-          },
-        );
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    if (this.#transactionFailure) throw this.#transactionFailure;
-  }
-
-  sendOffsetsToTransaction(
-    offsets: rdkafka.TopicPartitionOffset[],
-    consumer: rdkafka.KafkaConsumer,
-    timeoutMs: number,
-  ): Promise<void> {
-    return this.#call(
-      (cb) => this.#producer.sendOffsetsToTransaction(offsets, consumer, timeoutMs, cb),
-      "send offsets to the transaction",
-    );
-  }
-
-  commitTransaction(timeoutMs: number): Promise<void> {
-    return this.#call((cb) => this.#producer.commitTransaction(timeoutMs, cb), "commit the transaction");
-  }
-
-  /**
-   * Aborts the open transaction and forgets everything sent into it or held: none of it is acknowledged
-   * (the events behind it are processed again from the committed offsets).
-   */
-  async abortTransaction(timeoutMs: number): Promise<void> {
-    this.discard();
-    await this.#call((cb) => this.#producer.abortTransaction(timeoutMs, cb), "abort the transaction");
+  /** Transactional mode: a delivery failed inside the open transaction (it can only be aborted), or null. */
+  get lostInTransaction(): rdkafka.LibrdKafkaError | null {
+    return this.#transactionFailure;
   }
 
   /** Forgets every record not yet acknowledged; late reports of them are ignored. */
@@ -267,17 +204,8 @@ export class AckingProducer {
     this.#epoch++;
     this.#pending = 0;
     this.#overflow.length = 0;
-    if (this.#held) this.#held = [];
     this.#transactionFailure = null;
     for (const w of this.#flushWaiters.splice(0)) w();
-  }
-
-  #call(run: (cb: (err: rdkafka.LibrdKafkaError | null) => void) => void, what: string): Promise<void> {
-    return new Promise((resolve, reject) =>
-      run((err) =>
-        err ? reject(Object.assign(err, { message: `cannot ${what}: ${err.message}` })) : resolve(),
-      ),
-    );
   }
 
   /** Resolves when every record sent so far is acknowledged, or rejects after `timeoutMs`. */

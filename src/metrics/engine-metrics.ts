@@ -1,12 +1,12 @@
-// The engine's metrics. Per-event and per-outcome figures come from the pipeline's own counters and from plain
-// tallies filled by the pipeline hooks, read when scraped, so the hot path never touches a labelled metric.
+// The engine's metrics. Per-event and per-outcome figures come from plain counters and tallies filled from the
+// telemetry channel, read when scraped, so the hot path never touches a labelled metric.
 // Engine-wide metrics and the process metrics live in a prom-client registry; the per-campaign families are
 // written from the tallies directly (campaign-exposition.ts says why).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { errorMessage } from "../errors.js";
-import type { PipelineCounters, PipelineHooks } from "../events/event-pipeline.js";
 import type { Logger } from "../logging/logger.js";
 import type { WorkerMemory } from "../pool/protocol.js";
+import type { Telemetry } from "../telemetry.js";
 import { renderCampaignMetrics } from "./campaign-exposition.js";
 import { CampaignTallies } from "./campaign-tallies.js";
 import { parseConsumerStats } from "./kafka-stats.js";
@@ -45,7 +45,13 @@ export interface MeteredParts {
     busyTimeMs(now?: number): number;
     memory(): readonly WorkerMemory[];
   };
-  readonly pipeline: { readonly counters: PipelineCounters };
+}
+
+/** Counts of the event path, from the telemetry channel. */
+interface EventCounts {
+  consumed: number;
+  triggers: number;
+  deadLettered: number;
 }
 
 export interface EngineMetricsOptions {
@@ -72,13 +78,18 @@ export class EngineMetrics {
   #utilization: UtilizationMeter | undefined;
   #badStatsLogged = false;
 
-  /** Hooks for Engine.start: outcomes into the tallies, commit round trips, consumer statistics. */
-  readonly hooks: PipelineHooks = {
-    onOutcome: (active, outcome) => this.#tallies.record(active.campaign.campaignId, outcome),
-    onCommitted: (ms) => this.#commitLatency.observe(ms / 1000),
-    onStats: (json) => this.#onStats(json),
-    statsIntervalMs: STATS_INTERVAL_MS,
-  };
+  readonly #counts: EventCounts = { consumed: 0, triggers: 0, deadLettered: 0 };
+
+  /** Outcomes into the tallies, counts, commit round trips, consumer statistics. */
+  subscribe(telemetry: Telemetry): void {
+    telemetry
+      .on("consumed", (n) => (this.#counts.consumed += n))
+      .on("triggered", (n) => (this.#counts.triggers += n))
+      .on("deadLetter", () => this.#counts.deadLettered++)
+      .on("outcome", (active, outcome) => this.#tallies.record(active.campaign.campaignId, outcome))
+      .on("committed", (ms) => this.#commitLatency.observe(ms / 1000))
+      .on("clientStats", (json) => this.#onStats(json));
+  }
 
   constructor(options: EngineMetricsOptions = {}) {
     this.#log = options.log;
@@ -87,15 +98,15 @@ export class EngineMetrics {
     const registers = [this.registry];
     const parts = (): MeteredParts | undefined => this.#parts;
 
-    const fromCounters = (name: string, help: string, read: (c: PipelineCounters) => number): void => {
+    const counts = this.#counts;
+    const fromCounters = (name: string, help: string, read: (c: EventCounts) => number): void => {
       new Counter({
         name,
         help,
         registers,
         collect() {
           this.reset();
-          const p = parts();
-          if (p) this.inc(read(p.pipeline.counters));
+          this.inc(read(counts));
         },
       });
     };

@@ -67,6 +67,11 @@ export interface BatchResult {
    * boundary for a fraction of what a field on every outcome object costs to clone.
    */
   readonly micros?: Float64Array;
+  /**
+   * versionKeys the task named that the worker does not hold (it was replaced, or unloaded them): nothing was
+   * evaluated, and the task must be sent again with those filters whole.
+   */
+  readonly missing?: readonly string[];
   /** The worker's memory, sent with at most one result a second (the pool keeps the latest). */
   readonly memory?: WorkerMemory;
 }
@@ -85,9 +90,6 @@ export interface WorkerMemory {
   /** Filters loaded in the worker. */
   readonly filters: number;
 }
-
-/** The message of the error a worker throws for a versionKey it does not hold. */
-export const UNKNOWN_FILTER = "rtcrm: unknown filter";
 
 export interface WorkerInit {
   readonly engineModule: WebAssembly.Module;

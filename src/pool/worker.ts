@@ -10,7 +10,6 @@ import { modulesDropped } from "../sandbox/module-reclaim.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { EventView } from "./event-view.js";
 import {
-  UNKNOWN_FILTER,
   type BatchResult,
   type FilterRef,
   type LoadTask,
@@ -56,13 +55,14 @@ function drop(key: string, evicted: string[]): void {
   evicted.push(key);
 }
 
-function resolve(filter: FilterRef | string, evicted: string[]): FilterRef {
+/** The filter a task names, or undefined when it names one by key that this worker does not hold. */
+function resolve(filter: FilterRef | string, evicted: string[]): FilterRef | undefined {
   if (typeof filter !== "string") {
     register(filter, evicted);
     return filter;
   }
   const ref = registry.get(filter);
-  if (!ref) throw new Error(`${UNKNOWN_FILTER} ${filter}`);
+  if (!ref) return undefined;
   registry.delete(filter);
   registry.set(filter, ref);
   return ref;
@@ -109,7 +109,17 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
     return { outcomes: [], threadId, evicted: trim(evicted), ...memoryReport() };
   }
   const evicted: string[] = [];
-  const filters = task.filters.map((f) => resolve(f, evicted));
+  const filters: FilterRef[] = [];
+  const missing: string[] = [];
+  for (const f of task.filters) {
+    const ref = resolve(f, evicted);
+    if (ref) filters.push(ref);
+    else missing.push(f as string);
+  }
+  if (missing.length > 0) {
+    for (const key of task.drop ?? []) if (registry.has(key)) drop(key, evicted);
+    return { outcomes: [], threadId, evicted: trim(evicted), missing };
+  }
   for (const key of task.quarantined ?? []) quarantine.remember(key, "quarantined by the engine");
   const outcomes: Outcome[][] = [];
   let calls = 0;

@@ -1,6 +1,7 @@
 // The compiled engine (wasm/build/rtcrm-engine.wasm, built by `npm run build:wasm`): located from this
 // file's place in the repository, compiled to a WebAssembly.Module once per thread that asks for it.
 // The Module can be posted to worker threads, which then instantiate it without compiling again.
+import { ErrorCodes, RtcrmError } from "../errors.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -28,7 +29,8 @@ export function engineWasmPath(): string {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(
+  throw new RtcrmError(
+    ErrorCodes.ENGINE_BUILD_MISSING,
     `${RELATIVE} not found above ${fileURLToPath(import.meta.url)}; run \`npm run build:wasm\``,
   );
 }

@@ -16,6 +16,29 @@ export function triggerValue(campaignJson: string, eventJson: string): string {
   return `{"campaign":${campaignJson},"event":${eventJson}}`;
 }
 
+/** `{"campaign":{...},"event":` per campaign version, encoded once. */
+const prefixes = new WeakMap<object, Buffer>();
+const SUFFIX = Buffer.from("}");
+const BOM = [0xef, 0xbb, 0xbf] as const;
+
+/**
+ * triggerValue() as bytes, from the event's bytes as consumed: the same text without decoding and encoding the
+ * event again. A leading byte-order mark is left out, as the event's decoding drops it.
+ */
+export function triggerValueBytes(campaign: { readonly json: string }, event: Uint8Array): Buffer {
+  let prefix = prefixes.get(campaign);
+  if (!prefix) {
+    prefix = Buffer.from(`{"campaign":${campaign.json},"event":`);
+    prefixes.set(campaign, prefix);
+  }
+  const body = event[0] === BOM[0] && event[1] === BOM[1] && event[2] === BOM[2] ? event.subarray(3) : event;
+  const out = Buffer.allocUnsafe(prefix.length + body.length + 1);
+  prefix.copy(out, 0);
+  out.set(body, prefix.length);
+  SUFFIX.copy(out, prefix.length + body.length);
+  return out;
+}
+
 /**
  * The same event (by its position in the events topic) and the same campaign version always give the same id,
  * so a consumer can drop the duplicates that at-least-once delivery may produce after a crash.
@@ -29,6 +52,18 @@ export function triggerId(source: SourcePosition, campaignVersionKey: string): s
 
 export function sourceHeader(source: SourcePosition): string {
   return `${source.topic}/${source.partition}/${source.offset}`;
+}
+
+/** triggerHeaders() in the producer's form: one single-entry object per header. */
+export function triggerHeaderList(
+  source: SourcePosition,
+  campaign: { readonly campaignId: number; readonly versionKey: string },
+): Record<string, string>[] {
+  return [
+    { [HEADER_TRIGGER_ID]: triggerId(source, campaign.versionKey) },
+    { [HEADER_CAMPAIGN_ID]: String(campaign.campaignId) },
+    { [HEADER_SOURCE]: sourceHeader(source) },
+  ];
 }
 
 /** The headers of the trigger of `campaign` for the event at `source`. */

@@ -1,8 +1,7 @@
-// The registry as the hooks and the engine's parts fill it: exact exposition of every engine metric.
+// The registry as the telemetry channel and the engine's parts fill it: exact exposition of every engine metric.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ActiveCampaign } from "../../../src/campaigns/campaign-set.js";
-import type { PipelineCounters } from "../../../src/events/event-pipeline.js";
 import type { Outcome } from "../../../src/evaluation/outcome.js";
 import {
   EngineMetrics,
@@ -11,18 +10,12 @@ import {
   type MeteredParts,
 } from "../../../src/metrics/engine-metrics.js";
 import type { WorkerMemory } from "../../../src/pool/protocol.js";
+import { Telemetry } from "../../../src/telemetry.js";
 import { sample, samples } from "./exposition.js";
 
 const active = (campaignId: number) => ({ campaign: { campaignId } }) as unknown as ActiveCampaign;
 
 function fakeParts(ids: number[]) {
-  const counters: PipelineCounters = {
-    consumed: 0,
-    deadLettered: 0,
-    evaluated: 0,
-    triggers: 0,
-    outcomes: {},
-  };
   const pool = {
     workers: 2,
     queued: 0,
@@ -32,8 +25,8 @@ function fakeParts(ids: number[]) {
     memory: () => pool.reported,
   };
   const campaigns = { size: ids.length, all: () => ids.map((id) => ({ campaign: { campaignId: id } })) };
-  const parts: MeteredParts = { campaigns, pool, pipeline: { counters } };
-  return { parts, counters, pool };
+  const parts: MeteredParts = { campaigns, pool };
+  return { parts, pool };
 }
 
 test("before the engine started every metric is there, at zero, and unready", async () => {
@@ -56,9 +49,14 @@ test("before the engine started every metric is there, at zero, and unready", as
 test("counters, per-campaign tallies, gauges and the evaluation histogram as Prometheus text", async () => {
   let clock = 1_000;
   const metrics = new EngineMetrics({ processMetrics: false, monotonic: () => clock });
-  const { parts, counters, pool } = fakeParts([1, 2, 3]);
+  const { parts, pool } = fakeParts([1, 2, 3]);
   metrics.attach(parts);
-  Object.assign(counters, { consumed: 40, deadLettered: 4, triggers: 11 });
+  const telemetry = new Telemetry();
+  metrics.subscribe(telemetry);
+  telemetry.publish("consumed", 30);
+  telemetry.publish("consumed", 10);
+  for (let i = 0; i < 4; i++) telemetry.publish("deadLetter", "not valid JSON");
+  telemetry.publish("triggered", 11);
   pool.queued = 3;
   const outcomes: [number, Outcome][] = [
     [1, { kind: "match", fuelUsed: 5, micros: 7 }],
@@ -70,8 +68,8 @@ test("counters, per-campaign tallies, gauges and the evaluation histogram as Pro
     [3, { kind: "out-of-fuel", fuelUsed: 1_000, micros: 400 }],
     [77, { kind: "match", fuelUsed: 1, micros: 1 }], // deleted since: still reported
   ];
-  for (const [id, outcome] of outcomes) metrics.hooks.onOutcome?.(active(id), outcome);
-  metrics.hooks.onCommitted?.(12, []);
+  for (const [id, outcome] of outcomes) telemetry.publish("outcome", active(id), outcome);
+  telemetry.publish("committed", 12, []);
   clock += 2_000;
   pool.busy = 1_000; // 1 s busy of 2 workers x 2 s
 
@@ -138,6 +136,8 @@ test("counters, per-campaign tallies, gauges and the evaluation histogram as Pro
 
 test("consumer statistics set the lag of assigned partitions, replace it on the next document, and feed readiness", async () => {
   const metrics = new EngineMetrics({ processMetrics: false });
+  const telemetry = new Telemetry();
+  metrics.subscribe(telemetry);
   const stats = (partitions: Record<string, number>, state = "UP") =>
     JSON.stringify({
       brokers: { "b:9093/1": { name: "b:9093/1", nodeid: 1, source: "learned", state } },
@@ -153,21 +153,21 @@ test("consumer statistics set the lag of assigned partitions, replace it on the 
         },
       },
     });
-  metrics.hooks.onStats?.(stats({ 0: 12, 1: 0 }));
+  telemetry.publish("clientStats", stats({ 0: 12, 1: 0 }));
   let all = samples(await metrics.text());
   assert.equal(sample(all, 'rtcrm_consumer_lag{topic="ev",partition="0"}'), 12);
   assert.equal(sample(all, 'rtcrm_consumer_lag{topic="ev",partition="1"}'), 0);
   // After a rebalance partition 0 is gone: its series goes with it.
-  metrics.hooks.onStats?.(stats({ 1: 3 }));
+  telemetry.publish("clientStats", stats({ 1: 3 }));
   all = samples(await metrics.text());
   assert.equal(all.has('rtcrm_consumer_lag{topic="ev",partition="0"}'), false);
   assert.equal(sample(all, 'rtcrm_consumer_lag{topic="ev",partition="1"}'), 3);
 
   metrics.readiness.markStarted();
   assert.equal(metrics.readiness.report().ready, true);
-  metrics.hooks.onStats?.(stats({ 1: 3 }, "DOWN"));
+  telemetry.publish("clientStats", stats({ 1: 3 }, "DOWN"));
   assert.equal(metrics.readiness.report().status, "kafka-unreachable");
-  metrics.hooks.onStats?.("{garbage");
+  telemetry.publish("clientStats", "{garbage");
   assert.equal(metrics.readiness.report().status, "kafka-unreachable", "a bad document changes nothing");
 });
 
@@ -224,10 +224,13 @@ test("each worker's heap and sandbox memory, as the workers last reported it", a
 test("a campaign that left the set keeps its series for GONE_CAMPAIGN_SERIES_MS, then they go", async () => {
   let clock = 0;
   const metrics = new EngineMetrics({ processMetrics: false, monotonic: () => clock });
+  const telemetry = new Telemetry();
+  metrics.subscribe(telemetry);
   const ids = [1, 2];
   const { parts } = fakeParts(ids);
   metrics.attach(parts);
-  for (const id of [1, 2]) metrics.hooks.onOutcome?.(active(id), { kind: "match", fuelUsed: 1, micros: 3 });
+  for (const id of [1, 2])
+    telemetry.publish("outcome", active(id), { kind: "match", fuelUsed: 1, micros: 3 });
   const matches = async (id: number) =>
     samples(await metrics.text()).get(`${METRIC_NAMES.campaignMatches}{campaign_id="${id}"}`);
 
@@ -240,7 +243,7 @@ test("a campaign that left the set keeps its series for GONE_CAMPAIGN_SERIES_MS,
   assert.equal(await matches(1), 1, "the active campaign stays");
 
   ids.push(2); // created again with the same id: counted afresh
-  metrics.hooks.onOutcome?.(active(2), { kind: "match", fuelUsed: 1, micros: 3 });
+  telemetry.publish("outcome", active(2), { kind: "match", fuelUsed: 1, micros: 3 });
   assert.equal(await matches(2), 1);
   clock += 10 * GONE_CAMPAIGN_SERIES_MS;
   assert.equal(await matches(2), 1, "an active campaign never expires");

@@ -1,0 +1,158 @@
+// Records in, batches out: decode each event, route it by (game, event_name) to its campaigns, and gather the
+// events of one partition into batches for the pool. A partition's batches evaluate in parallel but reach the
+// sink in offset order, along the partition's chain; malformed events go to the dead letters in that order too.
+import { parseInstant } from "../campaigns/campaign.js";
+import type { ActiveCampaign, CampaignSet } from "../campaigns/campaign-set.js";
+import type { Config } from "../config/config.js";
+import { errorMessage } from "../errors.js";
+import { evaluationInstant } from "../evaluation/evaluate.js";
+import type { ConsumedRecord } from "../kafka/event-consumer.js";
+import type { Logger } from "../logging/logger.js";
+import type { Assignments, PartitionAssignment } from "../offsets/assignments.js";
+import type { EvaluatorPool } from "../pool/evaluator-pool.js";
+import type { BatchEvent, FilterRef } from "../pool/protocol.js";
+import type { Telemetry } from "../telemetry.js";
+import type { EvaluatedEvent, TriggerSink } from "../triggers/trigger-sink.js";
+import { decodeEvent } from "./decode.js";
+
+const CREATED_AT_INVALID = "created_at is missing or not an ISO-8601 instant (time_basis is created-at)";
+
+/** A batch being gathered: the events for the pool, and what the sink needs of each. */
+interface Building {
+  readonly events: BatchEvent[];
+  readonly evaluated: EvaluatedEvent[];
+  readonly filters: FilterRef[];
+  readonly filterIndex: Map<string, number>;
+}
+
+/** Per assignment of a partition: the batch being gathered, and the chain its batches are emitted along. */
+interface PartitionWork {
+  chain: Promise<void>;
+  building: Building | null;
+}
+
+export class BatchBuilder {
+  readonly #config: Config;
+  readonly #campaigns: CampaignSet;
+  readonly #pool: EvaluatorPool;
+  readonly #sink: TriggerSink;
+  readonly #telemetry: Telemetry;
+  readonly #log: Logger;
+  readonly #work = new WeakMap<PartitionAssignment, PartitionWork>();
+  #stopping = false;
+
+  constructor(
+    config: Config,
+    campaigns: CampaignSet,
+    pool: EvaluatorPool,
+    sink: TriggerSink,
+    telemetry: Telemetry,
+    log: Logger,
+  ) {
+    this.#config = config;
+    this.#campaigns = campaigns;
+    this.#pool = pool;
+    this.#sink = sink;
+    this.#telemetry = telemetry;
+    this.#log = log;
+  }
+
+  /** Takes fetched records of the held partitions (others were fetched before a revoke: the next owner reads them). */
+  accept(records: readonly ConsumedRecord[], assignments: Assignments): void {
+    const processingMs = Date.now();
+    const touched = new Set<PartitionAssignment>();
+    let consumed = 0;
+    for (const m of records) {
+      const p = assignments.get(m.partition);
+      if (!p || !p.offsets.track(m.offset)) continue;
+      consumed++;
+      const decoded = decodeEvent(m.value);
+      if (!decoded.ok) {
+        this.#deadLetterInOrder(p, m, decoded.reason);
+        continue;
+      }
+      const event = decoded.event;
+      const nowMs = evaluationInstant(
+        this.#config.time_basis,
+        { created_at: event.createdAt },
+        processingMs,
+        parseInstant,
+      );
+      if (nowMs === null) {
+        this.#deadLetterInOrder(p, m, CREATED_AT_INVALID);
+        continue;
+      }
+      const campaigns = this.#campaigns.route(event.game, event.eventName);
+      if (campaigns.length === 0) {
+        p.offsets.done(m.offset);
+        continue;
+      }
+      const work = this.#workOf(p);
+      const b = (work.building ??= newBuilding());
+      const candidates = campaigns.map((c) => candidateIndex(b, c));
+      b.events.push({ json: event.json, game: event.game, eventName: event.eventName, nowMs, candidates });
+      b.evaluated.push({ playerKey: event.playerKey, campaigns, record: m });
+      touched.add(p);
+      if (b.events.length >= this.#config.batch_size) this.#flush(p);
+    }
+    for (const p of touched) this.#flush(p);
+    if (consumed > 0) this.#telemetry.publish("consumed", consumed);
+  }
+
+  /** Sends every batch still being gathered (at stop: nothing more is fetched). */
+  flushAll(assignments: Assignments): void {
+    this.#stopping = true;
+    for (const p of assignments.values()) this.#flush(p);
+  }
+
+  #workOf(p: PartitionAssignment): PartitionWork {
+    let work = this.#work.get(p);
+    if (!work) {
+      work = { chain: Promise.resolve(), building: null };
+      this.#work.set(p, work);
+    }
+    return work;
+  }
+
+  #flush(p: PartitionAssignment): void {
+    const work = this.#workOf(p);
+    const b = work.building;
+    if (!b || b.events.length === 0) return;
+    work.building = null;
+    const result = this.#pool.evaluate({ filters: b.filters, events: b.events });
+    work.chain = work.chain
+      .then(() => result)
+      .then((outcomes) => this.#sink.emit(p, b.evaluated, outcomes))
+      .catch((error) => {
+        if (!this.#stopping)
+          this.#log.error("batch failed; its events stay uncommitted", {
+            error: errorMessage(error),
+            partition: p.partition,
+          });
+      });
+  }
+
+  /**
+   * Dead letters go out in partition order, after the triggers of the events before them: in exactly-once
+   * mode a transaction must never hold a record of an event beyond the offsets it commits.
+   */
+  #deadLetterInOrder(p: PartitionAssignment, m: ConsumedRecord, reason: string): void {
+    this.#flush(p);
+    const work = this.#workOf(p);
+    work.chain = work.chain.then(() => this.#sink.deadLetter(p, m, reason));
+  }
+}
+
+function newBuilding(): Building {
+  return { events: [], evaluated: [], filters: [], filterIndex: new Map() };
+}
+
+/** The campaign's index in the batch's filter list, added on first use. */
+function candidateIndex(b: Building, c: ActiveCampaign): number {
+  let index = b.filterIndex.get(c.campaign.versionKey);
+  if (index === undefined) {
+    index = b.filters.push(c) - 1;
+    b.filterIndex.set(c.campaign.versionKey, index);
+  }
+  return index;
+}
