@@ -1,5 +1,5 @@
-// `npm run bench [-- --quick] [-- --only filter,e2e,latency,scaling,hostile]`: the whole suite on the real local
-// broker (started if needed). Prints a table per scenario, writes bench/results/<time>.json with the machine
+// `npm run bench [-- --quick] [-- --only filter,e2e,all-trigger,latency,scaling,hostile]`: the whole suite on the
+// real local broker (started if needed); e2e and all-trigger also run kcat pipelines (the Debian package kcat). Prints a table per scenario, writes bench/results/<time>.json with the machine
 // and the configuration, and exits non-zero when a run lost events or produced a wrong number of triggers.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -8,7 +8,16 @@ import { parseArgs } from "node:util";
 import { localBroker } from "./lib/kafka.js";
 import { machine } from "./lib/machine.js";
 import { progressDone, table, type Row } from "./lib/report.js";
-import { dropWorkload, prepareWorkload, runEngine, runPassthrough, verify } from "./scenarios/end-to-end.js";
+import { kcatVersion } from "./lib/kcat.js";
+import { runAllTrigger } from "./scenarios/all-trigger.js";
+import {
+  dropWorkload,
+  prepareWorkload,
+  runEngine,
+  runKcat,
+  runPassthrough,
+  verify,
+} from "./scenarios/end-to-end.js";
 import { runFilterEval } from "./scenarios/filter-eval.js";
 import { runCorpus, runNeighbours, spreadOf } from "./scenarios/hostile.js";
 import { runLatency } from "./scenarios/latency.js";
@@ -18,11 +27,12 @@ const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
 });
 const quick = values.quick ?? false;
-const only = new Set((values.only ?? "filter,e2e,latency,scaling,hostile").split(","));
+const only = new Set((values.only ?? "filter,e2e,all-trigger,latency,scaling,hostile").split(","));
 
 const plan = quick
   ? {
       e2eEvents: 30_000,
+      allTriggerEvents: 30_000,
       latencyFractions: [0.5],
       latencySeconds: 5,
       workerEvents: 20_000,
@@ -33,6 +43,7 @@ const plan = quick
     }
   : {
       e2eEvents: 1_000_000,
+      allTriggerEvents: 200_000,
       latencyFractions: [0.1, 0.5, 0.8],
       latencySeconds: 20,
       workerEvents: 200_000,
@@ -56,17 +67,25 @@ const show = (text: string) => {
 let startedBroker = false;
 let failed: Error | null = null;
 try {
-  if (only.has("e2e") || only.has("latency") || only.has("scaling") || only.has("hostile")) {
+  const kafkaScenarios = ["e2e", "all-trigger", "latency", "scaling", "hostile"];
+  if (kafkaScenarios.some((s) => only.has(s))) {
     if (!localBroker("status")) {
       startedBroker = localBroker("start");
       if (!startedBroker) throw new Error("the local Kafka broker did not start (npm run kafka:start)");
     }
   }
+  const needsKcat = only.has("e2e") || only.has("all-trigger");
+  const kcat = needsKcat ? kcatVersion() : null;
+  if (needsKcat && kcat === null)
+    throw new Error(
+      "kcat is not installed (apt-get install kcat): the e2e and all-trigger scenarios compare to it",
+    );
   const m = machine();
   show(
-    `rtcrm benchmark${quick ? " (quick)" : ""}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Kafka ${m.kafka}, librdkafka ${m.librdkafka}`,
+    `rtcrm benchmark${quick ? " (quick)" : ""}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Kafka ${m.kafka}, librdkafka ${m.librdkafka}${kcat === null ? "" : `; ${kcat}`}`,
   );
   results.machine = m;
+  if (kcat !== null) results.kcat = kcat;
   results.plan = {
     quick,
     ...plan,
@@ -89,6 +108,8 @@ try {
       verify("pass-through", w, pass);
       const eos = await runEngine(w, { delivery: "exactly-once" }, "end-to-end: engine, exactly-once");
       verify("engine, exactly-once", w, eos);
+      const kcatEvent = await runKcat(w, "event");
+      const kcatTrigger = await runKcat(w, "trigger");
       maxPerSec = engine.eventsPerSec;
       results.endToEnd = {
         events: w.events,
@@ -100,44 +121,80 @@ try {
         exactlyOnce: eos,
         ratio: engine.eventsPerSec / pass.eventsPerSec,
         exactlyOnceRatio: eos.eventsPerSec / engine.eventsPerSec,
+        kcat: { perEvent: kcatEvent, perTrigger: kcatTrigger },
+        // The engine writes one record per trigger: its like-for-like kcat pipeline is the one per trigger.
+        kcatRatio: engine.eventsPerSec / kcatTrigger.eventsPerSec,
+        kcatPerEventRatio: engine.eventsPerSec / kcatEvent.eventsPerSec,
       };
-      const row = (name: string, r: typeof engine): Row => ({
+      const row = (
+        name: string,
+        r: { eventsPerSec: number; seconds: number; peakRssMiB?: number | null },
+        triggers: number,
+      ): Row => ({
         run: name,
         "events/s": r.eventsPerSec,
         "MB/s": w.bytes / r.seconds / 1e6,
         seconds: r.seconds,
-        triggers: r.triggers,
+        triggers,
         "peak RSS MiB": r.peakRssMiB ?? "n/a",
+      });
+      const ratioRow = (name: string, ratio: number): Row => ({
+        run: name,
+        "events/s": ratio,
+        "MB/s": "",
+        seconds: "",
+        triggers: "",
+        "peak RSS MiB": "",
       });
       show(
         table(
           `2. End to end: ${w.events.toLocaleString("en-US")} events (${(w.bytes / w.events).toFixed(0)} bytes avg), 20 campaigns, ${availableParallelism() - 1} worker(s)`,
           [
-            row("engine", engine),
-            row("engine, exactly-once (transactions)", eos),
-            row("pass-through (I/O ceiling)", pass),
-            {
-              run: "engine / pass-through",
-              "events/s": engine.eventsPerSec / pass.eventsPerSec,
-              "MB/s": "",
-              seconds: "",
-              triggers: "",
-              "peak RSS MiB": "",
-            },
-            {
-              run: "exactly-once / at-least-once",
-              "events/s": eos.eventsPerSec / engine.eventsPerSec,
-              "MB/s": "",
-              seconds: "",
-              triggers: "",
-              "peak RSS MiB": "",
-            },
+            row("engine", engine, engine.triggers),
+            row("engine, exactly-once (transactions)", eos, eos.triggers),
+            row("pass-through (I/O ceiling)", pass, pass.triggers),
+            row("kcat pipeline, one per event", kcatEvent, kcatEvent.records),
+            row("kcat pipeline, one per trigger", kcatTrigger, kcatTrigger.records),
+            ratioRow("engine / pass-through", engine.eventsPerSec / pass.eventsPerSec),
+            ratioRow("engine / kcat pipeline", engine.eventsPerSec / kcatTrigger.eventsPerSec),
+            ratioRow("engine / kcat pipeline, one per event", engine.eventsPerSec / kcatEvent.eventsPerSec),
+            ratioRow("exactly-once / at-least-once", eos.eventsPerSec / engine.eventsPerSec),
           ],
         ),
       );
     } finally {
       await dropWorkload(w);
     }
+  }
+
+  if (only.has("all-trigger")) {
+    const r = await runAllTrigger(plan.allTriggerEvents);
+    results.allTrigger = r;
+    const row = (name: string, eventsPerSec: number, seconds: number, triggers: number): Row => ({
+      run: name,
+      "events/s": eventsPerSec,
+      "triggers/s": triggers / seconds,
+      "MB/s": r.bytes / seconds / 1e6,
+      seconds,
+      triggers,
+    });
+    show(
+      table(
+        `2b. Every event triggers: ${r.events.toLocaleString("en-US")} events of foe/fight (${(r.bytes / r.events).toFixed(0)} bytes avg), one campaign whose filter returns true, ${availableParallelism() - 1} worker(s)`,
+        [
+          row("engine", r.engine.eventsPerSec, r.engine.seconds, r.engine.triggers),
+          row("kcat pipeline, one per event", r.kcat.eventsPerSec, r.kcat.seconds, r.kcat.records),
+          {
+            run: "engine / kcat pipeline",
+            "events/s": r.ratio,
+            "triggers/s": "",
+            "MB/s": "",
+            seconds: "",
+            triggers: "",
+          },
+        ],
+      ),
+    );
   }
 
   if (only.has("latency")) {

@@ -7,13 +7,15 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*"; }
 
 # Debian/Ubuntu packages: the Kafka client's native build (librdkafka against system libraries),
-# the QuickJS-to-WebAssembly toolchain, Java/Maven for the local broker, and Chromium for the UI's browser test.
+# the QuickJS-to-WebAssembly toolchain, Java/Maven for the local broker, Chromium for the UI's browser test,
+# and kcat, the librdkafka pipeline the end-to-end benchmark compares the engine to.
 debian_packages=(
   build-essential patch python3 pkg-config openssl
   zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
   openjdk-17-jre-headless maven
   chromium
+  kcat
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // Scenario 2: a pre-filled events topic, the engine started from the earliest offset with N campaigns, until
-// every event is committed; next to it, the pass-through on the same topic (the I/O ceiling).
+// every event is committed; next to it, the pass-through on the same topic (the I/O ceiling of the engine's
+// Kafka client) and kcat pipelines (bench/lib/kcat.ts: librdkafka alone).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { EngineProcess } from "../../test/helpers/engine-process.js";
 import { scanToEnd } from "../../test/helpers/kafka.js";
 import { ExpectedTriggers } from "../lib/expected.js";
+import { runKcatPipeline, type KcatResult } from "../lib/kcat.js";
 import {
   bootstrap,
   createRunTopics,
@@ -43,7 +45,8 @@ export interface Workload {
 /**
  * Creates topics, writes `campaigns` generated campaigns (or `campaignRecords`) and `events` generated events, and
  * the expectation: the triggers of `expectedFrom` (default: every campaign written; a run with campaigns that can
- * never match, such as hostile ones the sandbox stops, names the others).
+ * never match, such as hostile ones the sandbox stops, names the others). With `only`, every event has that game
+ * and event name.
  */
 export async function prepareWorkload(
   name: string,
@@ -51,6 +54,7 @@ export async function prepareWorkload(
   campaigns: number,
   campaignRecords?: string[],
   expectedFrom?: string[],
+  only?: { game: string; eventName: string },
 ): Promise<Workload> {
   const id = `bench-${name}-${randomUUID().slice(0, 8)}`;
   const topics = runTopics(id);
@@ -73,7 +77,7 @@ export async function prepareWorkload(
   let bytes = 0;
   function* values(): Generator<string> {
     let i = 0;
-    for (const e of generateEvents(11, events)) {
+    for (const e of generateEvents(11, events, undefined, only)) {
       const n = expected.matches(e.json, e.game, e.eventName, now).length;
       counts[i++] = n;
       total += n;
@@ -227,6 +231,18 @@ export async function runPassthrough(w: Workload): Promise<RunResult> {
     child.kill("SIGKILL");
     await deleteTopics([triggerTopic]);
   }
+}
+
+/** A kcat consume -> produce pipeline on the workload: one record per event, or one per expected trigger. */
+export function runKcat(w: Workload, per: "event" | "trigger"): Promise<KcatResult> {
+  progress(`kcat pipeline, one record per ${per}: ${w.events.toLocaleString("en-US")} events`);
+  return runKcatPipeline({
+    topic: w.topics.events,
+    events: w.events,
+    partitions: EVENT_PARTITIONS,
+    expectedRecords: per === "event" ? w.events : w.expectedTriggers,
+    ...(per === "trigger" ? { countsPath: w.countsPath } : {}),
+  });
 }
 
 /** Throws when a run lost events or produced the wrong number of triggers. */

@@ -87,16 +87,22 @@ export interface GeneratedEvent {
   readonly eventName: string;
 }
 
-/** `count` events from `seed`; the same arguments always give the same events. */
+/**
+ * `count` events from `seed`; the same arguments always give the same events. With `only`, every event has that
+ * game and event name (the rest as without it).
+ */
 export function* generateEvents(
   seed: number,
   count: number,
   baseMs = Date.parse("2026-01-01T00:00:00Z"),
+  only?: { readonly game: string; readonly eventName: string },
 ): Generator<GeneratedEvent> {
   const random = rng(seed);
   for (let n = 0; n < count; n++) {
-    const game = skewed(random, GAMES);
-    const eventName = skewed(random, EVENT_NAMES);
+    const drawnGame = skewed(random, GAMES);
+    const drawnEventName = skewed(random, EVENT_NAMES);
+    const game = only?.game ?? drawnGame;
+    const eventName = only?.eventName ?? drawnEventName;
     const created = new Date(baseMs + n * 10).toISOString();
     const items = Array.from({ length: Math.floor(random() * 8) }, () => ({
       kind: pick(random, ITEM_KINDS),

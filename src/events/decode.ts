@@ -13,7 +13,8 @@ export interface DecodedEvent {
 export type Decoded = { ok: true; event: DecodedEvent } | { ok: false; reason: string };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const PLAYER_ID_RAW = /"player_id"\s*:\s*(-?\d+)/;
+/** A `"player_id": <integer>` token, the integer whole (not the start of 1.5 or 1e20). */
+const PLAYER_ID_RAW = /"player_id"\s*:\s*(-?\d+)(?![\d.eE])/g;
 
 export function decodeEvent(value: Uint8Array | null | undefined): Decoded {
   if (!value || value.length === 0)
@@ -59,7 +60,10 @@ export function decodeEvent(value: Uint8Array | null | undefined): Decoded {
 function playerKey(id: unknown, json: string): string | null {
   if (typeof id === "string") return id;
   if (typeof id !== "number" || !Number.isFinite(id)) return null;
-  if (Number.isSafeInteger(id)) return String(id);
-  // Beyond 2^53 JSON.parse rounds: take the digits as written (the first top-level-looking occurrence).
-  return PLAYER_ID_RAW.exec(json)?.[1] ?? String(id);
+  if (!Number.isInteger(id) || Number.isSafeInteger(id)) return String(id);
+  // Beyond 2^53 JSON.parse rounds: take the digits as written, from the last integer token that rounds to the
+  // parsed value (JSON.parse keeps the last of duplicate keys; a nested player_id rounds to something else).
+  let digits: string | undefined;
+  for (const m of json.matchAll(PLAYER_ID_RAW)) if (Number(m[1]) === id) digits = m[1];
+  return digits ?? String(id);
 }
