@@ -10,8 +10,16 @@ import type { BatchBuilder } from "./batch-builder.js";
 
 /** How long fetching may be held back before the partitions are paused (see #run). */
 const PAUSE_AFTER_STALL_MS = 2_000;
-/** Records asked of the consumer per call, in batches (batch_size). */
+/** Records asked of the consumer per call, at most, in batches (batch_size). */
 const BATCHES_PER_FETCH = 4;
+/** The fewest records asked per call. */
+const MIN_FETCH = 32;
+/**
+ * How long one consume call may gather records. librdkafka's client returns a call's records once `max` are there
+ * or none came for 1 ms: at 6,000 events/s a call of 1,024 gathered for 170 ms, most of the p99 latency. So the
+ * number asked for follows the rate: what the last call got in this time.
+ */
+const GATHER_MS = 5;
 
 export interface EventPipelineStages {
   readonly consumer: EventConsumer;
@@ -30,11 +38,13 @@ export class EventPipeline {
   #stalledSince: number | undefined;
   #stopping = false;
   #loop: Promise<void> | undefined;
+  #fetchSize: number;
 
   constructor(config: Config, stages: EventPipelineStages, log: Logger) {
     this.#config = config;
     this.#stages = stages;
     this.#log = log;
+    this.#fetchSize = config.batch_size * BATCHES_PER_FETCH;
     stages.consumer.onRebalance({
       assign: (partitions) => this.#assign(partitions),
       revoke: (partitions) => this.#revoke(partitions),
@@ -75,7 +85,12 @@ export class EventPipeline {
       }
       let records;
       try {
-        records = await consumer.consume(this.#config.batch_size * BATCHES_PER_FETCH);
+        const asked = this.#fetchSize;
+        const before = performance.eventLoopUtilization();
+        records = await consumer.consume(asked);
+        // The main thread's idle time during the call is the time spent waiting for records; the rest was
+        // other work of the engine (results, acknowledgements), which says nothing about the rate.
+        this.#adaptFetchSize(asked, records.length, performance.eventLoopUtilization(before).idle);
       } catch (error) {
         consumer.reportError(error as Error);
         await new Promise((r) => setTimeout(r, 500));
@@ -83,6 +98,14 @@ export class EventPipeline {
       }
       if (records.length > 0) builder.accept(records, assignments);
     }
+  }
+
+  /** Asks for as many records as arrive in GATHER_MS at the rate the last call saw, waiting `waitedMs`. */
+  #adaptFetchSize(asked: number, got: number, waitedMs: number): void {
+    if (got < asked) return; // the call ended because nothing more came: the size did not hold it back
+    const max = this.#config.batch_size * BATCHES_PER_FETCH;
+    const atRate = waitedMs <= GATHER_MS ? asked * 2 : Math.floor((got * GATHER_MS) / waitedMs);
+    this.#fetchSize = Math.max(Math.min(MIN_FETCH, max), Math.min(max, atRate));
   }
 
   #pause(): void {

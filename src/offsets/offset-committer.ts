@@ -19,6 +19,8 @@ export class OffsetCommitter implements Committer {
   #timer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #stopped = false;
+  /** Whether the last synchronous commit (at a revoke or at stop) succeeded. */
+  #syncCommitted = true;
 
   constructor(
     producer: AckingProducer,
@@ -44,28 +46,37 @@ export class OffsetCommitter implements Committer {
   }
 
   revoking(): void {
-    if (!this.#stopped) this.#commit(true);
+    if (!this.#stopped) this.#commitSync();
   }
 
+  /** Resolves false when the last synchronous commit (this one, or at a revoke with nothing since) failed. */
   stop(): Promise<boolean> {
     if (!this.#stopped) {
       clearInterval(this.#timer);
-      this.#commit(true);
+      this.#commitSync();
       this.#stopped = true;
     }
-    return Promise.resolve(true);
+    return Promise.resolve(this.#syncCommitted);
   }
 
-  #commit(sync: boolean): void {
+  #commitSync(): void {
+    const result = this.#commit(true);
+    if (result !== "nothing") this.#syncCommitted = result;
+  }
+
+  /** False when the commit failed (it is tried again at the next interval, unless stopped). */
+  #commit(sync: boolean): boolean | "nothing" {
     const offsets = this.#assignments.committable(sync);
-    if (offsets.length === 0) return;
+    if (offsets.length === 0) return "nothing";
     this.#startedAt = Date.now();
     try {
       if (sync) this.#consumer.commitSync(offsets);
       else this.#consumer.commit(offsets);
       this.#assignments.markCommitted(offsets);
+      return true;
     } catch (error) {
       this.#log.warn("offset commit failed; retrying at the next interval", { error: errorMessage(error) });
+      return false;
     }
   }
 

@@ -91,7 +91,8 @@ export class TransactionalCommitter implements Committer {
     if (this.#stopping) return true;
     this.#stopping = true;
     clearInterval(this.#timer);
-    return (await this.#commitInterval()) !== "aborted";
+    const result = await this.#commitInterval();
+    return result !== "aborted" && !this.#failed;
   }
 
   #send(record: OutRecord, ack: Ack): void {
@@ -115,8 +116,9 @@ export class TransactionalCommitter implements Committer {
         return this.#assignments.committable();
       });
       if (result === "aborted") {
-        // Aborted records are forgotten with the events behind them: read every partition again.
-        if (!this.#stopping) {
+        // Aborted records are forgotten with the events behind them: read every partition again. A fenced
+        // producer reads nothing again: another instance owns the work now, and this one is stopping.
+        if (!this.#stopping && !this.#failed) {
           this.#assignments.revokeAll();
           this.#options.log.warn("re-reading every partition from its committed offset");
           this.#consumer.rejoin();

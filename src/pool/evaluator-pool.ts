@@ -139,6 +139,14 @@ export class EvaluatorPool extends EventEmitter {
     return this.#lanes.reduce((n, l) => n + l.waiting.length, 0);
   }
 
+  /**
+   * Whether a worker has nothing to do: a batch sent now starts at once. While none has, a caller gains by
+   * gathering more events into its next batch (the pool emits "idle" when a worker becomes free).
+   */
+  get hasIdleWorker(): boolean {
+    return this.#lanes.some((l) => l.posted === 0);
+  }
+
   /** Filters loaded in the workers, summed over workers (as the workers last reported). */
   get loadedFilters(): number {
     return this.#lanes.reduce((n, l) => n + l.known.size, 0);
@@ -342,7 +350,10 @@ export class EvaluatorPool extends EventEmitter {
   #release(lane: Lane): void {
     const next = lane.waiting.shift();
     if (next) next();
-    else if (--lane.posted === 0) lane.busyMs += performance.now() - lane.busySince;
+    else if (--lane.posted === 0) {
+      lane.busyMs += performance.now() - lane.busySince;
+      this.emit("idle");
+    }
   }
 
   /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */
