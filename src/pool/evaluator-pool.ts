@@ -21,6 +21,7 @@ import {
   type WorkerInit,
   type WorkerMemory,
 } from "./protocol.js";
+import { decodeOutcomes, encodeEvents } from "./wire.js";
 
 export interface EvaluatorPoolOptions {
   readonly engine: EngineModule;
@@ -189,7 +190,7 @@ export class EvaluatorPool extends EventEmitter {
   async evaluate(task: BatchTask): Promise<Outcome[][]> {
     this.stats.batches++;
     try {
-      return (await this.#run(task)).outcomes;
+      return await this.#run(task);
     } catch (error) {
       if (this.#closed) throw error;
       this.#countFailure(error);
@@ -203,7 +204,7 @@ export class EvaluatorPool extends EventEmitter {
       this.stats.isolatedRuns++;
       try {
         const single = await this.#run({ filters: task.filters, events: [event] });
-        rows.push(single.outcomes[0] ?? []);
+        rows.push(single[0] ?? []);
         continue;
       } catch (error) {
         if (this.#closed) throw error;
@@ -223,7 +224,7 @@ export class EvaluatorPool extends EventEmitter {
           filters: task.filters,
           events: [{ ...event, candidates: [candidate] }],
         });
-        row.push(single.outcomes[0]?.[0] ?? failure("threw", "no outcome returned"));
+        row.push(single[0]?.[0] ?? failure("threw", "no outcome returned"));
       } catch (error) {
         if (this.#closed) throw error;
         this.#countFailure(error);
@@ -243,7 +244,7 @@ export class EvaluatorPool extends EventEmitter {
     this.emit("worker-failure", error);
   }
 
-  async #run(task: BatchTask): Promise<BatchResult> {
+  async #run(task: BatchTask): Promise<Outcome[][]> {
     if (this.#closed) throw new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed");
     const lane = this.#lanes.reduce((a, b) => (b.load < a.load ? b : a));
     await this.#acquire(lane);
@@ -257,16 +258,17 @@ export class EvaluatorPool extends EventEmitter {
         lane.retired.clear();
         throw error;
       }
-      if (!result.missing) return result;
-      // The worker no longer holds some filters it was sent before: send them whole.
-      for (const key of result.missing) lane.known.delete(key);
-      result = await this.#send(lane, task);
-      if (result.missing)
+      if (result.missing) {
+        // The worker no longer holds some filters it was sent before: send them whole.
+        for (const key of result.missing) lane.known.delete(key);
+        result = await this.#send(lane, task);
+      }
+      if (!result.outcomes)
         throw new RtcrmError(
           ErrorCodes.POOL_TASK_FAILED,
-          `a worker lost filters it was just sent: ${result.missing.join(", ")}`,
+          `a worker returned no outcomes${result.missing ? ` (filters lost: ${result.missing.join(", ")})` : ""}`,
         );
-      return result;
+      return decodeOutcomes(result.outcomes, task.events);
     } finally {
       this.#release(lane);
     }
@@ -305,7 +307,7 @@ export class EvaluatorPool extends EventEmitter {
       lane,
       {
         filters,
-        events: task.events,
+        events: encodeEvents(task.events),
         ...(drop ? { drop } : {}),
         ...(quarantined.length > 0 ? { quarantined } : {}),
       },
@@ -313,7 +315,6 @@ export class EvaluatorPool extends EventEmitter {
     );
     for (const key of result.evicted) lane.known.delete(key);
     if (result.memory) lane.memory = result.memory;
-    if (result.micros) attachMicros(result.outcomes, result.micros);
     return result;
   }
 
@@ -378,16 +379,6 @@ export class EvaluatorPool extends EventEmitter {
       clearTimeout(timer);
     }
   }
-}
-
-/** Sets each filter call's time on its outcome (the objects are fresh from the thread boundary, ours to change). */
-function attachMicros(rows: Outcome[][], micros: Float64Array): void {
-  let k = 0;
-  for (const row of rows)
-    for (const outcome of row) {
-      const took = micros[k++] as number;
-      if (!Number.isNaN(took)) (outcome as { micros?: number }).micros = took; // NaN: no filter ran
-    }
 }
 
 function isAbort(error: unknown): boolean {

@@ -1,7 +1,7 @@
 // What crosses the thread boundary between the main thread and the evaluation workers.
 import type { Campaign } from "../campaigns/campaign.js";
 import type { FieldAccess } from "../compile/field-access.js";
-import type { Outcome } from "../evaluation/outcome.js";
+import type { WireEvents, WireOutcomes } from "./wire.js";
 
 /** A campaign version as a worker needs it: its rules, its compiled filter module and its limits. */
 export interface FilterRef {
@@ -40,7 +40,7 @@ export interface BatchTask {
  */
 export interface WireTask {
   readonly filters: readonly (FilterRef | string)[];
-  readonly events: readonly BatchEvent[];
+  readonly events: WireEvents;
   /** versionKeys of campaigns that left the set: unloaded after this batch (their contexts hold memory). */
   readonly drop?: readonly string[];
   /** versionKeys of this task's filters that are quarantined: their calls are skipped (outcome "quarantined"). */
@@ -55,18 +55,13 @@ export interface LoadTask {
   readonly load: readonly FilterRef[];
 }
 
-/** outcomes[i][j]: event i, its j-th candidate. */
+/** What a worker returns for a task. */
 export interface BatchResult {
-  readonly outcomes: Outcome[][];
+  /** A batch's outcomes (none for a load task, or when filters were missing). */
+  readonly outcomes?: WireOutcomes;
   readonly threadId: number;
   /** versionKeys the worker unloaded during the task: they must be sent whole again. */
   readonly evicted: readonly string[];
-  /**
-   * Per outcome in row order (event by event, candidate by candidate), the filter call's microseconds; NaN where
-   * no filter ran (skipped). The pool sets them on the outcomes on receipt: one typed array crosses the thread
-   * boundary for a fraction of what a field on every outcome object costs to clone.
-   */
-  readonly micros?: Float64Array;
   /**
    * versionKeys the task named that the worker does not hold (it was replaced, or unloaded them): nothing was
    * evaluated, and the task must be sent again with those filters whole.

@@ -5,10 +5,11 @@ import { threadId } from "node:worker_threads";
 import { workerData } from "piscina";
 import { Quarantine } from "../campaigns/quarantine.js";
 import { evaluateCampaign } from "../evaluation/evaluate.js";
-import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
+import type { FilterOutcome } from "../evaluation/outcome.js";
 import { modulesDropped } from "../sandbox/module-reclaim.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { EventView } from "./event-view.js";
+import { OutcomeWriter } from "./wire.js";
 import {
   type BatchResult,
   type FilterRef,
@@ -106,7 +107,7 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
       register(ref, evicted);
       link(ref);
     }
-    return { outcomes: [], threadId, evicted: trim(evicted), ...memoryReport() };
+    return { threadId, evicted: trim(evicted), ...memoryReport() };
   }
   const evicted: string[] = [];
   const filters: FilterRef[] = [];
@@ -118,44 +119,40 @@ export default function evaluateBatch(task: WireTask | LoadTask): BatchResult {
   }
   if (missing.length > 0) {
     for (const key of task.drop ?? []) if (registry.has(key)) drop(key, evicted);
-    return { outcomes: [], threadId, evicted: trim(evicted), missing };
+    return { threadId, evicted: trim(evicted), missing };
   }
   for (const key of task.quarantined ?? []) quarantine.remember(key, "quarantined by the engine");
-  const outcomes: Outcome[][] = [];
-  let calls = 0;
-  for (const event of task.events) calls += event.candidates.length;
-  const micros = new Float64Array(calls);
-  let k = 0;
-  for (const event of task.events) {
-    const row: Outcome[] = [];
-    const view = new EventView(event.json);
-    const head = { game: event.game, event_name: event.eventName };
-    for (const index of event.candidates) {
+  const { texts, heads, headOf, nowMs, candidateEnds, candidates } = task.events;
+  const writer = new OutcomeWriter(candidates.length);
+  let c = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const view = new EventView(texts[i] as string);
+    const k = headOf[i] as number;
+    const head = { game: heads[2 * k] as string, event_name: heads[2 * k + 1] as string };
+    for (const end = candidateEnds[i] as number; c < end; c++) {
+      const index = candidates[c] as number;
       const ref = filters[index];
       if (!ref) throw new Error(`batch refers to filter ${index} of ${filters.length}`);
       let took = Number.NaN;
-      row.push(
-        evaluateCampaign(ref.campaign, head, event.nowMs, (): FilterOutcome => {
-          const key = ref.campaign.versionKey;
-          const reason = quarantine.reason(key);
-          if (reason !== undefined) return { kind: "quarantined", fuelUsed: 0, message: reason };
-          link(ref);
-          const input = view.for(ref);
-          const started = performance.now();
-          const outcome = sandbox.evaluate(key, input, {
-            fuel: ref.fuel,
-            memoryBytes: ref.memoryBytes,
-            deadlineMs: ref.deadlineMs,
-          });
-          took = (performance.now() - started) * 1000;
-          quarantine.strike(key, outcome);
-          return outcome;
-        }),
-      );
-      micros[k++] = took;
+      const outcome = evaluateCampaign(ref.campaign, head, nowMs[i] as number, (): FilterOutcome => {
+        const key = ref.campaign.versionKey;
+        const reason = quarantine.reason(key);
+        if (reason !== undefined) return { kind: "quarantined", fuelUsed: 0, message: reason };
+        link(ref);
+        const input = view.for(ref);
+        const started = performance.now();
+        const result = sandbox.evaluate(key, input, {
+          fuel: ref.fuel,
+          memoryBytes: ref.memoryBytes,
+          deadlineMs: ref.deadlineMs,
+        });
+        took = (performance.now() - started) * 1000;
+        quarantine.strike(key, result);
+        return result;
+      });
+      writer.add(outcome, took);
     }
-    outcomes.push(row);
   }
   for (const key of task.drop ?? []) if (registry.has(key)) drop(key, evicted);
-  return { outcomes, threadId, evicted: trim(evicted), micros, ...memoryReport() };
+  return { outcomes: writer.finish(), threadId, evicted: trim(evicted), ...memoryReport() };
 }
