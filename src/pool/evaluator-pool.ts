@@ -21,6 +21,7 @@ import {
   type WorkerInit,
   type WorkerMemory,
 } from "./protocol.js";
+import { Lane, LANE_DEPTH } from "./lane.js";
 import { decodeOutcomes, encodeEvents } from "./wire.js";
 
 export interface EvaluatorPoolOptions {
@@ -62,37 +63,6 @@ export function defaultWorkerCount(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-/**
- * Batches posted to one worker before the first of them has returned. With one at a time the worker waited
- * for the main thread to take each result and post the next batch (idle 60% of a run at 26k events/s); with
- * two, the next batch is in the worker's queue when the current one ends.
- */
-const LANE_DEPTH = 2;
-
-/** One worker thread: its piscina pool, what it holds, and the batches waiting for it. */
-class Lane {
-  readonly known = new Set<string>();
-  /** Known filters of campaigns that left the set: the next batch tells the worker to unload them. */
-  readonly retired = new Set<string>();
-  /** What the worker last reported of its memory (undefined until its first result). */
-  memory: WorkerMemory | undefined;
-  /** Tasks posted to the worker and not yet returned (at most LANE_DEPTH). */
-  posted = 0;
-  /** Settles when the last task posted has returned: the worker starts the next one then. */
-  tail: Promise<void> = Promise.resolve();
-  readonly waiting: (() => void)[] = [];
-  /** Time this lane held a task (sent, running or returning), finished spans only; and when the current one began. */
-  busyMs = 0;
-  busySince = 0;
-  constructor(readonly pool: Piscina<WireTask | LoadTask, BatchResult>) {}
-  get running(): boolean {
-    return this.posted > 0;
-  }
-  get load(): number {
-    return this.posted + this.waiting.length;
-  }
-}
-
 export class EvaluatorPool extends EventEmitter {
   readonly workers: number;
   readonly stats: PoolStats = { batches: 0, workerFailures: 0, watchdogKills: 0, isolatedRuns: 0 };
@@ -124,7 +94,7 @@ export class EvaluatorPool extends EventEmitter {
             minThreads: 1,
             maxThreads: 1,
             idleTimeout: Number.POSITIVE_INFINITY,
-            // Admission is ours (LANE_DEPTH batches per lane); the watchdog is armed when a task starts (#post).
+            // Admission is ours (LANE_DEPTH batches per lane); the watchdog is armed when a task starts (Lane.post).
             concurrentTasksPerWorker: LANE_DEPTH,
             maxQueue: LANE_DEPTH,
             // QuickJS's own stack check measures its C stack; deeply nested JSON/eval inside QuickJS uses more
@@ -137,7 +107,7 @@ export class EvaluatorPool extends EventEmitter {
   }
 
   get queued(): number {
-    return this.#lanes.reduce((n, l) => n + l.waiting.length, 0);
+    return this.#lanes.reduce((n, l) => n + l.queued, 0);
   }
 
   /**
@@ -247,7 +217,7 @@ export class EvaluatorPool extends EventEmitter {
   async #run(task: BatchTask): Promise<Outcome[][]> {
     if (this.#closed) throw new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed");
     const lane = this.#lanes.reduce((a, b) => (b.load < a.load ? b : a));
-    await this.#acquire(lane);
+    await lane.acquire();
     try {
       let result;
       try {
@@ -270,7 +240,7 @@ export class EvaluatorPool extends EventEmitter {
         );
       return decodeOutcomes(result.outcomes, task.events);
     } finally {
-      this.#release(lane);
+      if (lane.release()) this.emit("idle");
     }
   }
 
@@ -278,8 +248,7 @@ export class EvaluatorPool extends EventEmitter {
     const fresh = task.filters.filter((ref) => !lane.known.has(ref.campaign.versionKey));
     if (fresh.length > 0) {
       // Linking new filters first, under a deadline of its own (per filter), keeps it off the batch's watchdog.
-      const loaded = await this.#post(
-        lane,
+      const loaded = await lane.post(
         { load: fresh },
         this.#watchdogMs + fresh.length * LINK_DEADLINE_PER_FILTER_MS,
       );
@@ -303,8 +272,7 @@ export class EvaluatorPool extends EventEmitter {
     const quarantined = task.filters
       .map((ref) => ref.campaign.versionKey)
       .filter((key) => this.#isQuarantined(key));
-    const result = await this.#post(
-      lane,
+    const result = await lane.post(
       {
         filters,
         events: encodeEvents(task.events),
@@ -316,45 +284,6 @@ export class EvaluatorPool extends EventEmitter {
     for (const key of result.evicted) lane.known.delete(key);
     if (result.memory) lane.memory = result.memory;
     return result;
-  }
-
-  /**
-   * Posts `task` to the lane's worker, with a watchdog of `timeoutMs` armed when the worker starts it (when
-   * the task posted before it has returned), so that waiting behind another batch does not count.
-   */
-  #post(lane: Lane, task: WireTask | LoadTask, timeoutMs: number): Promise<BatchResult> {
-    const controller = new AbortController();
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    void lane.tail.then(() => {
-      if (!settled) timer = setTimeout(() => controller.abort(), timeoutMs);
-    });
-    const run = lane.pool.run(task, { signal: controller.signal });
-    const done = (): void => {
-      settled = true;
-      clearTimeout(timer);
-    };
-    lane.tail = run.then(done, done);
-    return run;
-  }
-
-  #acquire(lane: Lane): Promise<void> {
-    if (this.#closed)
-      return Promise.reject(new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed"));
-    if (lane.posted < LANE_DEPTH) {
-      if (lane.posted++ === 0) lane.busySince = performance.now();
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => lane.waiting.push(resolve));
-  }
-
-  #release(lane: Lane): void {
-    const next = lane.waiting.shift();
-    if (next) next();
-    else if (--lane.posted === 0) {
-      lane.busyMs += performance.now() - lane.busySince;
-      this.emit("idle");
-    }
   }
 
   /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */
