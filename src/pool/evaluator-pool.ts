@@ -228,11 +228,9 @@ export class EvaluatorPool extends EventEmitter {
         lane.retired.clear();
         throw error;
       }
-      if (result.missing) {
-        // The worker no longer holds some filters it was sent before: send them whole.
-        for (const key of result.missing) lane.known.delete(key);
-        result = await this.#send(lane, task);
-      }
+      // The worker no longer holds some filters it was sent before (another batch in flight replaced or dropped
+      // them): send this batch again with every filter whole, which no batch before or after it can undo.
+      if (result.missing) result = await this.#send(lane, task, true);
       if (!result.outcomes)
         throw new RtcrmError(
           ErrorCodes.POOL_TASK_FAILED,
@@ -244,8 +242,9 @@ export class EvaluatorPool extends EventEmitter {
     }
   }
 
-  async #send(lane: Lane, task: BatchTask): Promise<BatchResult> {
-    const fresh = task.filters.filter((ref) => !lane.known.has(ref.campaign.versionKey));
+  /** Sends `task`: filters the worker holds by key, others linked first; or, `whole`, every filter in the batch. */
+  async #send(lane: Lane, task: BatchTask, whole = false): Promise<BatchResult> {
+    const fresh = whole ? [] : task.filters.filter((ref) => !lane.known.has(ref.campaign.versionKey));
     if (fresh.length > 0) {
       // Linking new filters first, under a deadline of its own (per filter), keeps it off the batch's watchdog.
       const loaded = await lane.post(
@@ -261,7 +260,7 @@ export class EvaluatorPool extends EventEmitter {
     }
     const filters = task.filters.map((ref) => {
       const key = ref.campaign.versionKey;
-      return lane.known.has(key) ? key : ref;
+      return !whole && lane.known.has(key) ? key : ref;
     });
     const drop = lane.retired.size > 0 ? [...lane.retired] : undefined;
     // Told once: a batch posted behind this one sends them whole should it still need them.

@@ -197,3 +197,27 @@ test("close() is idempotent and later batches are refused", async () => {
   await pool.close();
   await assert.rejects(pool.evaluate({ filters: [], events: [] }), /closed/);
 });
+
+test("two versions of one campaign in batches in flight together: each batch gets its own version's outcomes", async (t) => {
+  // A worker holds one version per campaign: linking one version unloads the other, so a batch in flight with the
+  // other one may find it gone; the pool then sends it again with its filters whole. (The soak, where this stalled
+  // the engine, is the test that found it; this one holds the outcomes right while versions interleave.)
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 30_000 });
+  t.after(() => pool.close());
+  const v1 = [ref(7, "(e) => e.data.result === 'loss'")];
+  const v2 = [ref(7, "(e) => e.data.result === 'win'")];
+  const failures: unknown[] = [];
+  pool.on("worker-failure", (error) => failures.push(error));
+  const events = [ev("loss", [0]), ev("win", [0])];
+  const rounds = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => pool.evaluate({ filters: i % 2 ? v2 : v1, events })),
+  );
+  for (const [i, rows] of rounds.entries())
+    assert.deepEqual(
+      kinds(rows),
+      i % 2 ? [["no-match"], ["match"]] : [["match"], ["no-match"]],
+      `batch ${i}`,
+    );
+  assert.deepEqual(failures, []);
+  assert.equal(pool.stats.isolatedRuns, 0);
+});
