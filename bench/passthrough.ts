@@ -1,5 +1,6 @@
-// The I/O ceiling of this machine: consume the events topic and produce one record per expected trigger,
-// with the same client and settings as the engine, without decoding or evaluation; commit after acks.
+// The first build's client pattern without the engine: consume the events topic and produce one record per
+// expected trigger, a delivery report per record into JavaScript, without decoding or evaluation; commit after
+// acks. It measured that pattern, not the machine (the engine now passes it); kcat is the reference.
 // Usage: node dist/bench/passthrough.js CONFIG.json COUNTS.bin PARTITIONS
 import { readFileSync } from "node:fs";
 import { loadConfig } from "../src/config/config.js";

@@ -152,7 +152,7 @@ try {
           [
             row("engine", engine, engine.triggers),
             row("engine, exactly-once (transactions)", eos, eos.triggers),
-            row("pass-through (I/O ceiling)", pass, pass.triggers),
+            row("Node pass-through (first build's client pattern)", pass, pass.triggers),
             row("kcat pipeline, one per event", kcatEvent, kcatEvent.records),
             row("kcat pipeline, one per trigger", kcatTrigger, kcatTrigger.records),
             ratioRow("engine / pass-through", engine.eventsPerSec / pass.eventsPerSec),

@@ -1,6 +1,6 @@
 // Scenario 2: a pre-filled events topic, the engine started from the earliest offset with N campaigns, until
-// every event is committed; next to it, the pass-through on the same topic (the I/O ceiling of the engine's
-// Kafka client) and kcat pipelines (bench/lib/kcat.ts: librdkafka alone).
+// every event is committed; next to it, kcat pipelines on the same topic (bench/lib/kcat.ts: librdkafka alone,
+// the reference) and the Node pass-through (bench/passthrough.ts: the first build's client pattern).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";

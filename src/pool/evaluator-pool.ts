@@ -251,10 +251,7 @@ export class EvaluatorPool extends EventEmitter {
         { load: fresh },
         this.#watchdogMs + fresh.length * LINK_DEADLINE_PER_FILTER_MS,
       );
-      for (const ref of fresh) {
-        lane.known.add(ref.campaign.versionKey);
-        if (!this.#isCurrent(ref)) lane.retired.add(ref.campaign.versionKey);
-      }
+      this.#learn(lane, fresh);
       for (const key of loaded.evicted) lane.known.delete(key);
       if (loaded.memory) lane.memory = loaded.memory;
     }
@@ -280,9 +277,21 @@ export class EvaluatorPool extends EventEmitter {
       },
       this.#watchdogMs,
     );
+    // Filters sent whole are held by the worker now: known, so that their campaign's retirement unloads them.
+    if (whole) this.#learn(lane, task.filters, new Set(drop));
     for (const key of result.evicted) lane.known.delete(key);
     if (result.memory) lane.memory = result.memory;
     return result;
+  }
+
+  /** The worker holds `refs` now (but for those it unloads after the task): the pool knows them. */
+  #learn(lane: Lane, refs: readonly FilterRef[], unloaded: ReadonlySet<string> = new Set()): void {
+    for (const ref of refs) {
+      const key = ref.campaign.versionKey;
+      if (unloaded.has(key)) continue;
+      lane.known.add(key);
+      if (!this.#isCurrent(ref)) lane.retired.add(key);
+    }
   }
 
   /** Terminates one worker thread from outside, as a crash would (tests of the recovery path). */
