@@ -61,7 +61,7 @@ export function sourceHeader(source: SourcePosition): string {
   return `${source.topic}/${source.partition}/${source.offset}`;
 }
 
-/** triggerHeaders() in the producer's form: one single-entry object per header. */
+/** The headers of the trigger of `campaign` for the event at `source`, in the producer's form: one object each. */
 export function triggerHeaderList(
   source: SourcePosition,
   campaign: { readonly campaignId: number; readonly versionKey: string },
@@ -73,14 +73,10 @@ export function triggerHeaderList(
   ];
 }
 
-/** The headers of the trigger of `campaign` for the event at `source`. */
+/** The same headers as one object (the backtest's records). */
 export function triggerHeaders(
   source: SourcePosition,
   campaign: { readonly campaignId: number; readonly versionKey: string },
 ): Record<string, string> {
-  return {
-    [HEADER_TRIGGER_ID]: triggerId(source, campaign.versionKey),
-    [HEADER_CAMPAIGN_ID]: String(campaign.campaignId),
-    [HEADER_SOURCE]: sourceHeader(source),
-  };
+  return Object.assign({}, ...triggerHeaderList(source, campaign)) as Record<string, string>;
 }
