@@ -63,8 +63,18 @@ export class Engine {
     telemetry: Telemetry = new Telemetry(),
     engine: EngineModule = loadEngineModule(),
   ): Promise<Engine> {
+    // How long each step of the start took (logged with "engine started"): the start is what a restart waits for.
+    const steps: Record<string, number> = {};
+    let stepAt = performance.now();
+    const step = (name: string): void => {
+      const now = performance.now();
+      steps[name] = Math.round(now - stepAt);
+      stepAt = now;
+    };
     await retryWhileUnreachable(log, () => checkKafkaAccess(config));
+    step("kafkaAccess");
     await retryWhileUnreachable(log, () => ensureTopics(config, log));
+    step("topics");
     const compiler = new FilterCompiler(engine, config.filters_compiled_dir);
     // The pool exists once the campaign topic is read; removals before that have nothing to unload.
     const started: { pool?: EvaluatorPool; reader?: CampaignReader } = {};
@@ -97,13 +107,13 @@ export class Engine {
       ? new AckingProducer(clientSettings(config, "status-producer"), log.child({ component: "status" }))
       : producer;
     if (statusProducer !== producer) await retryWhileUnreachable(log, () => statusProducer.connect(30_000));
+    step("producers");
     const pool = new EvaluatorPool({
       engine,
       ...(config.workers === null ? {} : { workers: config.workers }),
       watchdogMs: config.watchdog_ms,
       isCurrent: (ref) =>
         campaigns.get(ref.campaign.campaignId)?.campaign.versionKey === ref.campaign.versionKey,
-      isQuarantined: (versionKey) => quarantine.has(versionKey),
       quarantine: { after: config.quarantine_after, windowMs: config.quarantine_window_ms },
       campaignsMemoryBytes: config.worker_memory_limit_bytes,
     });
@@ -113,6 +123,7 @@ export class Engine {
     );
     /** Takes a campaign version out of the set and says so on the status topic (if it is still the current one). */
     const quarantineVersion = (campaignId: number, versionKey: string, reason: string): void => {
+      pool.quarantine(versionKey);
       const status = campaigns.quarantine(campaignId, versionKey, reason, "engine");
       if (status) started.reader?.publish(status);
     };
@@ -123,7 +134,9 @@ export class Engine {
         quarantineVersion(status.campaign_id, status.version, reason);
     });
     started.reader = reader;
+    step("pool");
     await retryWhileUnreachable(log, () => reader.start());
+    step("campaigns");
     telemetry.on("outcome", filterProblems(log, quarantine, quarantineVersion));
 
     // The event path, in flow order: consumer loop -> batch builder -> pool -> trigger sink -> committer.
@@ -160,12 +173,15 @@ export class Engine {
       },
       eventsLog,
     );
+    step("transactions");
     await pipeline.start();
+    step("consumer");
     log.info("engine started", {
       campaigns: campaigns.size,
       workers: pool.workers,
       compiled: compiler.stats,
       delivery: config.delivery,
+      startMs: steps,
     });
     return new Engine(config, log, {
       campaigns,

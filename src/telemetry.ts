@@ -4,6 +4,7 @@
 // published once per filter call).
 import type { ActiveCampaign } from "./campaigns/campaign-set.js";
 import type { Outcome } from "./evaluation/outcome.js";
+import type { EvaluationCounts } from "./pool/wire.js";
 
 export interface CommittedOffset {
   readonly topic: string;
@@ -14,8 +15,14 @@ export interface CommittedOffset {
 export interface TelemetryEvents {
   /** Records fetched from the events topic and taken into the pipeline. */
   consumed: [count: number];
-  /** Every outcome of every (event, campaign) pair evaluated, skipped ones included. */
+  /**
+   * The outcome of an (event, campaign) pair that matched, failed or made a timed sandbox call. Pairs that did not
+   * match without a call of their own (left out by the index, answered by the host's interpreter or by a shared
+   * call, skipped by the rules) are only counted, in `evaluations`.
+   */
   outcome: [campaign: ActiveCampaign, outcome: Outcome];
+  /** What the workers did with the (event, campaign) pairs of one batch. */
+  evaluations: [counts: EvaluationCounts];
   /** Trigger records handed to the producer. */
   triggered: [count: number];
   /** An event went to the dead-letter topic. */
@@ -37,6 +44,7 @@ export class Telemetry {
   readonly #listeners: Listeners = {
     consumed: [],
     outcome: [],
+    evaluations: [],
     triggered: [],
     deadLetter: [],
     committed: [],

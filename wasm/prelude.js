@@ -16,8 +16,9 @@
 // Limitation: a data key named like a method (e.g. "get") shadows that method
 // on that object, since keys are own properties.
 //
-// The completion value of this script is [eventProto, fixBigInts, mapProto]; the engine
-// keeps both and never exposes them on the global object.
+// The completion value of this script is [eventProto, fixBigInts, mapProto, lockdown, freezeEvent]; the engine
+// keeps them and never exposes them on the global object. lockdown and freezeEvent serve only the context that
+// stateless filters share (wasm/runtime.c, shared_ctx).
 (function () {
   "use strict";
   var O = Object;
@@ -201,5 +202,44 @@
     fix(event);
   }
 
-  return [EventProto, fixBigInts, MapProto];
+  // ---- the shared context of stateless filters
+  var freeze = O.freeze;
+  var getPrototypeOf = O.getPrototypeOf;
+  var getOwnPropertyDescriptor = O.getOwnPropertyDescriptor;
+  var ownKeys = Reflect.ownKeys;
+  // Every object reachable from the global object and the prelude's prototypes (values, accessors, prototypes),
+  // frozen: nothing a filter can reach there can be changed, so no call can leave anything for the next one.
+  function lockdown() {
+    var stack = [globalThis, EventProto, MapProto, EntryProto];
+    var seen = new Set();
+    while (stack.length > 0) {
+      var o = stack.pop();
+      if (o === null || (typeof o !== "object" && typeof o !== "function") || seen.has(o)) continue;
+      seen.add(o);
+      freeze(o);
+      stack.push(getPrototypeOf(o));
+      var ks = ownKeys(o);
+      for (var i = 0; i < ks.length; i++) {
+        var d = getOwnPropertyDescriptor(o, ks[i]);
+        if (d === undefined) continue;
+        if ("value" in d) stack.push(d.value);
+        else stack.push(d.get, d.set);
+      }
+    }
+  }
+  // The event, decoded once for all stateless filters of one event: frozen (its prototypes are already).
+  function freezeEvent(event) {
+    var stack = [event];
+    while (stack.length > 0) {
+      var o = stack.pop();
+      freeze(o);
+      var ks = keys(o);
+      for (var i = 0; i < ks.length; i++) {
+        var v = o[ks[i]];
+        if (v !== null && typeof v === "object") stack.push(v);
+      }
+    }
+  }
+
+  return [EventProto, fixBigInts, MapProto, lockdown, freezeEvent];
 })();

@@ -16,6 +16,22 @@ export function table(title: string, rows: Row[]): string {
   ].join("\n");
 }
 
+/** The same rows as a Markdown table (numbers right-aligned), for BENCHMARKS.md. */
+export function markdownTable(rows: Row[]): string {
+  if (rows.length === 0) return "";
+  const cols = Object.keys(rows[0] as Row);
+  // Right-aligned when every cell is a number or starts like one ("7,217 of 12,690 (budget)" too).
+  const numeric = cols.map((c) =>
+    rows.every((r) => typeof r[c] === "number" || /^-?[\d,.]+/.test(String(r[c] ?? "")) || r[c] === ""),
+  );
+  const cell = (v: string | number | undefined) => (typeof v === "number" ? fmt(v) : (v ?? ""));
+  return [
+    `| ${cols.join(" | ")} |`,
+    `| ${numeric.map((n) => (n ? "---:" : "---")).join(" | ")} |`,
+    ...rows.map((r) => `| ${cols.map((c) => String(cell(r[c])).replace(/\|/g, "\\|")).join(" | ")} |`),
+  ].join("\n");
+}
+
 export function fmt(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString("en-US");

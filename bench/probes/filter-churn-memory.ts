@@ -12,6 +12,7 @@ import { EvaluatorPool } from "../../src/pool/evaluator-pool.js";
 import type { BatchEvent, FilterRef } from "../../src/pool/protocol.js";
 import { loadEngineModule } from "../../src/sandbox/engine-module.js";
 import { SEED_EVENT_JSON, SEED_NOW } from "../../test/fixtures/seed.js";
+import { filterRef } from "../../test/helpers/filter-ref.js";
 
 const keep = process.argv.includes("--keep");
 const campaigns = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 8000);
@@ -34,28 +35,30 @@ function campaign(i: number): FilterRef {
   const compiled = compiler.compileSync(filter);
   if (!keep) compiler.forget(filter);
   return {
-    ...compiled,
-    campaign: parsed.campaign,
-    fuel: 1_000_000,
-    memoryBytes: 16 << 20,
-    deadlineMs: 1_000,
+    ...filterRef(parsed.campaign, compiled, { fuel: 1_000_000, memoryBytes: 16 << 20, deadlineMs: 1_000 }),
+    // The filter is a predicate, which a worker answers without linking it into the sandbox: the probe measures
+    // filters linked into the sandbox, so it is sent as a filter outside the subset would be.
+    predicate: null,
   };
 }
 
-const events: BatchEvent[] = Array.from({ length: 50 }, () => ({
-  json: SEED_EVENT_JSON,
-  game: "foe",
-  eventName: "fight",
-  nowMs: SEED_NOW,
-  candidates: [0],
-}));
+/** 50 events of the route `route` (one array, shared by its events as the campaign set hands it out). */
+const eventsOf = (route: readonly FilterRef[]): BatchEvent[] =>
+  Array.from({ length: 50 }, () => ({
+    json: SEED_EVENT_JSON,
+    game: "foe",
+    eventName: "fight",
+    nowMs: SEED_NOW,
+    route,
+  }));
 console.log(
   `campaigns (${keep ? "deleted ones kept" : "deleted ones retired"})  RSS MiB  filters loaded in the worker`,
 );
 let previous: FilterRef | undefined;
 for (let i = 0; i <= campaigns; i++) {
   const current = campaign(i);
-  await pool.evaluate({ filters: [current], events });
+  // A new campaign, a new route array (as after a change of the campaign set).
+  await pool.evaluate({ events: eventsOf([current]) });
   if (!keep && previous) pool.retire(previous.campaign.versionKey);
   previous = current;
   if (i % 1000 === 0)

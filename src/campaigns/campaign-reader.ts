@@ -31,6 +31,11 @@ export class CampaignReader {
   readonly #consumer: rdkafka.KafkaConsumer;
   #stopped = false;
   #loop: Promise<void> | undefined;
+  /**
+   * Accepted and deleted campaigns counted while the topic is read to its end at start, logged as one line then: a
+   * line each took a second of the start with 10,000 campaigns (written to a pipe). Rejections are logged each.
+   */
+  #loading: Map<string, number> | null = null;
   readonly #listeners: ((status: CampaignStatus) => void)[] = [];
   readonly #onQuarantined: (status: QuarantinedStatus) => void;
 
@@ -53,6 +58,11 @@ export class CampaignReader {
         "group.id": `rtcrm-campaigns-${randomUUID()}`,
         "enable.auto.commit": false,
         "enable.auto.offset.store": false,
+        // The start waits for this consumer to read both topics to their ends: librdkafka's default back-off
+        // after a filled fetch queue (1 s) and its fetch wait (500 ms) each held the start of an engine with
+        // 20 campaigns for 1.6-2.1 s in all.
+        "fetch.queue.backoff.ms": 10,
+        "fetch.wait.max.ms": 50,
       },
       { "auto.offset.reset": "earliest" },
     );
@@ -76,11 +86,14 @@ export class CampaignReader {
     const campaigns = await this.#partitionsFrom(this.#config.campaign_topic, connectTimeoutMs);
     // The status topic goes on from where it was read to; the campaign topic is read from its beginning.
     const after = status.map((a) => ({ ...a, offset: statusRead.get(a.partition) ?? OFFSET_BEGINNING }));
+    this.#loading = new Map();
     const ends = await this.#readToEnd(this.#config.campaign_topic, campaigns, after, connectTimeoutMs);
     this.#log.info("campaign topic read to its end", {
       offsets: [...ends.values()].reduce((n, o) => n + o, 0),
       campaigns: this.#campaigns.size,
+      statuses: Object.fromEntries(this.#loading),
     });
+    this.#loading = null;
     this.#loop = this.#follow();
   }
 
@@ -146,6 +159,7 @@ export class CampaignReader {
     const fields = { campaign_id: status.campaign_id, status: status.status, source: status.source };
     if (status.status === "rejected" || status.status === "quarantined")
       this.#log.warn(`campaign ${status.status}`, { ...fields, reasons: status.reasons });
+    else if (this.#loading) this.#loading.set(status.status, (this.#loading.get(status.status) ?? 0) + 1);
     else this.#log.info(`campaign ${status.status}`, fields);
     this.#producer.send(
       {

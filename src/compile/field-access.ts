@@ -41,8 +41,12 @@ function staticKey(member: AstNode): string | null {
   return property.type === "Literal" && typeof property.value === "string" ? property.value : null;
 }
 
-/** The path the expression rooted at the event parameter reads; [] with `whole` when it escapes at the root. */
-function pathOf(ident: AstNode, parents: Map<AstNode, AstNode>): string[] {
+/**
+ * The path the expression rooted at the event parameter reads; [] with `whole` when it escapes at the root. The
+ * names of the getters and methods it calls on the way go to `shadows` as paths too: a key of the event with such a
+ * name hides the method (the call then throws), so the projection must keep it when the event has it.
+ */
+function pathOf(ident: AstNode, parents: Map<AstNode, AstNode>, shadows: string[][]): string[] {
   const path: string[] = [];
   let node = ident;
   for (;;) {
@@ -55,8 +59,10 @@ function pathOf(ident: AstNode, parents: Map<AstNode, AstNode>): string[] {
       const args = grand.arguments as AstNode[];
       const first = args[0];
       if (path.length === 0 && GETTERS.has(key) && args.length === 0) {
+        shadows.push([key]);
         path.push(GETTERS.get(key) as string);
       } else if (KEYED.has(key) && first?.type === "Literal" && typeof first.value === "string") {
+        shadows.push([...path, key]);
         path.push(first.value);
         if (key === "containsKey") return path;
       } else {
@@ -65,7 +71,9 @@ function pathOf(ident: AstNode, parents: Map<AstNode, AstNode>): string[] {
       node = grand;
       continue;
     }
-    path.push(path.length === 0 ? (BEANS.get(key) ?? key) : key);
+    const bean = path.length === 0 ? BEANS.get(key) : undefined;
+    if (bean !== undefined) shadows.push([key]);
+    path.push(bean ?? key);
     node = parent;
   }
 }
@@ -100,6 +108,7 @@ export function fieldAccess(fn: AstNode): FieldAccess {
         key.type === "Identifier" ? (key.name as string) : typeof key.value === "string" ? key.value : null;
       if (name === null || UNSAFE_KEYS.has(name)) return null;
       add(trie, [BEANS.get(name) ?? name]);
+      if (BEANS.has(name)) add(trie, [name]); // an own key of that name hides the bean property
     }
     return trie;
   }
@@ -127,9 +136,11 @@ export function fieldAccess(fn: AstNode): FieldAccess {
       parent.computed !== true
     )
       continue;
-    const path = pathOf(use, parents);
+    const shadows: string[][] = [];
+    const path = pathOf(use, parents, shadows);
     if (path.length === 0 || path.some((k) => UNSAFE_KEYS.has(k))) return null;
     add(trie, path);
+    for (const shadow of shadows) if (!shadow.some((k) => UNSAFE_KEYS.has(k))) add(trie, shadow);
   }
   return trie;
 }

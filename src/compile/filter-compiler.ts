@@ -10,6 +10,8 @@ import type { EngineModule } from "../sandbox/engine-module.js";
 import { modulesDropped } from "../sandbox/module-reclaim.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { accessKey, fieldAccess, type FieldAccess } from "./field-access.js";
+import { recognisePredicate, type Predicate } from "./predicate.js";
+import { isStateless } from "./stateless.js";
 import { validateFilterSource } from "./validate-filter.js";
 
 export interface CompiledFilter {
@@ -20,6 +22,10 @@ export interface CompiledFilter {
   readonly access: FieldAccess;
   readonly accessKey: string;
   readonly module: WebAssembly.Module;
+  /** The filter as a predicate the host can interpret (compile/predicate.ts), or null. */
+  readonly predicate: Predicate | null;
+  /** Whether it provably keeps no state between calls (compile/stateless.ts): campaigns sharing it share calls. */
+  readonly stateless: boolean;
 }
 
 export interface CompilerStats {
@@ -69,17 +75,25 @@ export class FilterCompiler {
       return inMemory;
     }
     const path = join(this.#dir, `${hash}.wasm`);
-    // Validation runs for reused artefacts too: it is cheap, and it gives the field access.
-    const access = fieldAccess(validateFilterSource(source).fn);
-    const accessText = accessKey(access);
+    // Validation runs for reused artefacts too: it is cheap, and it gives the field access and the analyses.
+    const { fn } = validateFilterSource(source);
+    const access = fieldAccess(fn);
+    const analysed = {
+      access,
+      accessKey: accessKey(access),
+      predicate: recognisePredicate(fn),
+      stateless: isStateless(fn),
+    };
     const reused = this.#readArtefact(path);
     if (reused) {
       this.stats.reused++;
-      return this.#remember({ hash, path, module: reused, access, accessKey: accessText });
+      return this.#remember({ hash, path, module: reused, ...analysed });
     }
 
     const sandbox = this.sandbox();
-    const result = sandbox.compile(source);
+    // Validation proved the source is one function expression: no scratch context is needed to check that it
+    // evaluates to a function, nor a trial load (together about 1 ms a filter, 10 s for 10,000 campaigns).
+    const result = sandbox.compile(source, false);
     if (!result.ok) {
       throw new FilterError(result.message, result.line === undefined ? undefined : { line: result.line });
     }
@@ -88,16 +102,11 @@ export class FilterCompiler {
       sourceSha256: sha256(source),
     });
     const module = new WebAssembly.Module(bytes);
-    // Loading it once here proves the bytecode links and yields a function, before any worker sees it.
-    const probe = `probe-${hash}`;
-    const loaded = sandbox.load(probe, module);
-    sandbox.unload(probe);
-    if (!loaded.ok) throw new FilterError(loaded.message);
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
     this.stats.compiled++;
-    return this.#remember({ hash, path, module, access, accessKey: accessText });
+    return this.#remember({ hash, path, module, ...analysed });
   }
 
   /**

@@ -71,7 +71,8 @@ export function walk(
   }
 }
 
-function isReference(node: Node, parent: Node | null): boolean {
+/** Whether identifier `node` (under `parent`) refers to a variable, rather than naming a property or a label. */
+export function isReference(node: Node, parent: Node | null): boolean {
   if (!parent) return true;
   switch (parent.type) {
     case "MemberExpression":
@@ -96,12 +97,12 @@ function isReference(node: Node, parent: Node | null): boolean {
  * `typeof process`: the one use of a bare name that reads nothing from it. It gives "undefined" in the sandbox, as
  * in the seed's Nashorn, so such a probe is harmless; `typeof process.env` reads process and is not this.
  */
-function isTypeofOperand(node: Node, parent: Node | null): boolean {
+export function isTypeofOperand(node: Node, parent: Node | null): boolean {
   return parent?.type === "UnaryExpression" && parent.operator === "typeof" && parent.argument === node;
 }
 
 /** Names declared anywhere in the filter (parameters, var/let/const, function names, catch params). */
-function declaredNames(root: Node): Set<string> {
+export function declaredNames(root: Node): Set<string> {
   const names = new Set<string>();
   const addPattern = (p: Node | null | undefined): void => {
     if (!p) return;

@@ -5,7 +5,7 @@
 // the next batch instead of queueing as many small ones (at 6,000 events/s, batches of 1–14 events queued 18–38
 // deep behind the worker's per-batch cost, and triggers waited 40–110 ms).
 import { parseInstant } from "../campaigns/campaign.js";
-import type { ActiveCampaign, CampaignSet } from "../campaigns/campaign-set.js";
+import type { CampaignSet } from "../campaigns/campaign-set.js";
 import type { Config } from "../config/config.js";
 import { errorMessage } from "../errors.js";
 import { evaluationInstant } from "../evaluation/evaluate.js";
@@ -13,7 +13,7 @@ import type { ConsumedRecord } from "../kafka/event-consumer.js";
 import type { Logger } from "../logging/logger.js";
 import type { Assignments, PartitionAssignment } from "../offsets/assignments.js";
 import type { EvaluatorPool } from "../pool/evaluator-pool.js";
-import type { BatchEvent, FilterRef } from "../pool/protocol.js";
+import type { BatchEvent } from "../pool/protocol.js";
 import type { Telemetry } from "../telemetry.js";
 import type { EvaluatedEvent, TriggerSink } from "../triggers/trigger-sink.js";
 import { decodeEvent } from "./decode.js";
@@ -24,8 +24,6 @@ const CREATED_AT_INVALID = "created_at is missing or not an ISO-8601 instant (ti
 interface Building {
   readonly events: BatchEvent[];
   readonly evaluated: EvaluatedEvent[];
-  readonly filters: FilterRef[];
-  readonly filterIndex: Map<string, number>;
 }
 
 /** Per assignment of a partition: the batch being gathered, and the chain its batches are emitted along. */
@@ -94,8 +92,13 @@ export class BatchBuilder {
       }
       const work = this.#workOf(p);
       const b = (work.building ??= newBuilding());
-      const candidates = campaigns.map((c) => candidateIndex(b, c));
-      b.events.push({ json: event.json, game: event.game, eventName: event.eventName, nowMs, candidates });
+      b.events.push({
+        json: event.json,
+        game: event.game,
+        eventName: event.eventName,
+        nowMs,
+        route: campaigns,
+      });
       b.evaluated.push({ playerKey: event.playerKey, campaigns, record: m });
       this.#gathering.add(p);
       if (b.events.length >= this.#config.batch_size) this.#flush(p);
@@ -130,10 +133,13 @@ export class BatchBuilder {
     const b = work.building;
     if (!b || b.events.length === 0) return;
     work.building = null;
-    const result = this.#pool.evaluate({ filters: b.filters, events: b.events });
+    const result = this.#pool.evaluate({ events: b.events });
     work.chain = work.chain
       .then(() => result)
-      .then((outcomes) => this.#sink.emit(p, b.evaluated, outcomes))
+      .then((batch) => {
+        this.#telemetry.publish("evaluations", batch.counts);
+        this.#sink.emit(p, b.evaluated, batch.rows);
+      })
       .catch((error) => {
         if (!this.#stopping)
           this.#log.error("batch failed; its events stay uncommitted", {
@@ -155,15 +161,5 @@ export class BatchBuilder {
 }
 
 function newBuilding(): Building {
-  return { events: [], evaluated: [], filters: [], filterIndex: new Map() };
-}
-
-/** The campaign's index in the batch's filter list, added on first use. */
-function candidateIndex(b: Building, c: ActiveCampaign): number {
-  let index = b.filterIndex.get(c.campaign.versionKey);
-  if (index === undefined) {
-    index = b.filters.push(c) - 1;
-    b.filterIndex.set(c.campaign.versionKey, index);
-  }
-  return index;
+  return { events: [], evaluated: [] };
 }

@@ -10,6 +10,7 @@ import type { Telemetry } from "../telemetry.js";
 import { renderCampaignMetrics } from "./campaign-exposition.js";
 import { CampaignTallies } from "./campaign-tallies.js";
 import { parseConsumerStats } from "./kafka-stats.js";
+import { addCounts, noCounts, type EvaluationCounts } from "../pool/wire.js";
 import { METRIC_NAMES } from "./metric-names.js";
 import { Readiness } from "./readiness.js";
 import { UtilizationMeter } from "./utilization.js";
@@ -79,6 +80,7 @@ export class EngineMetrics {
   #badStatsLogged = false;
 
   readonly #counts: EventCounts = { consumed: 0, triggers: 0, deadLettered: 0 };
+  readonly #pairs: EvaluationCounts = noCounts();
 
   /** Outcomes into the tallies, counts, commit round trips, consumer statistics. */
   subscribe(telemetry: Telemetry): void {
@@ -87,6 +89,7 @@ export class EngineMetrics {
       .on("triggered", (n) => (this.#counts.triggers += n))
       .on("deadLetter", () => this.#counts.deadLettered++)
       .on("outcome", (active, outcome) => this.#tallies.record(active.campaign.campaignId, outcome))
+      .on("evaluations", (counts) => addCounts(this.#pairs, counts))
       .on("committed", (ms) => this.#commitLatency.observe(ms / 1000))
       .on("clientStats", (json) => this.#onStats(json));
   }
@@ -122,6 +125,26 @@ export class EngineMetrics {
       (c) => c.deadLettered,
     );
 
+    const pairs = this.#pairs;
+    new Counter({
+      name: METRIC_NAMES.evaluationPairs,
+      help:
+        "(event, campaign) pairs by how they were decided: routed (all), indexed (left out by one index lookup), " +
+        "skipped (rules before the filter), interpreted (host interpreter of predicate filters), sandbox (a call), " +
+        "shared (another campaign's call of the same stateless filter), quarantined",
+      labelNames: ["path"],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ path: "routed" }, pairs.routed);
+        this.inc({ path: "indexed" }, pairs.indexed);
+        this.inc({ path: "skipped" }, pairs.skipped);
+        this.inc({ path: "interpreted" }, pairs.interpreted);
+        this.inc({ path: "sandbox" }, pairs.sandboxCalls);
+        this.inc({ path: "shared" }, pairs.shared);
+        this.inc({ path: "quarantined" }, pairs.quarantined);
+      },
+    });
     new Gauge({
       name: METRIC_NAMES.poolQueueDepth,
       help: "Batches waiting for a worker",

@@ -22,4 +22,5 @@ export const METRIC_NAMES = {
   consumerLag: "rtcrm_consumer_lag",
   commitLatencySeconds: "rtcrm_commit_latency_seconds",
   campaignsActive: "rtcrm_campaigns_active",
+  evaluationPairs: "rtcrm_evaluation_pairs_total",
 } as const;

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
-import type { FilterOutcome, Outcome } from "../evaluation/outcome.js";
+import type { FilterOutcome } from "../evaluation/outcome.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
 import { DEFAULT_CAMPAIGNS_MEMORY_BYTES } from "../sandbox/limits.js";
 import {
@@ -22,7 +22,20 @@ import {
   type WorkerMemory,
 } from "./protocol.js";
 import { Lane, LANE_DEPTH } from "./lane.js";
-import { decodeOutcomes, encodeEvents } from "./wire.js";
+import {
+  addCounts,
+  decodeOutcomes,
+  encodeEvents,
+  noCounts,
+  type EvaluationCounts,
+  type Evaluated,
+} from "./wire.js";
+
+/** A batch's reported pairs per event (matches, failures, timed calls; see wire.ts), and what the workers did. */
+export interface EvaluatedBatch {
+  readonly rows: readonly (readonly Evaluated[])[];
+  readonly counts: EvaluationCounts;
+}
 
 export interface EvaluatorPoolOptions {
   readonly engine: EngineModule;
@@ -38,11 +51,6 @@ export interface EvaluatorPoolOptions {
    * filters a second kept this way, 46 KB each.) Default: every filter is current.
    */
   readonly isCurrent?: (ref: FilterRef) => boolean;
-  /**
-   * Whether a campaign version is quarantined: a batch built before its quarantine (queued, or re-sent) skips its
-   * calls, which then give outcome "quarantined". Default: none is.
-   */
-  readonly isQuarantined?: (versionKey: string) => boolean;
   /** The quarantine rule, which the workers apply within a batch too (WorkerInit.quarantine). */
   readonly quarantine?: { readonly after: number; readonly windowMs: number };
   /** Memory all filters of one worker may hold together. */
@@ -66,10 +74,16 @@ export function defaultWorkerCount(): number {
 export class EvaluatorPool extends EventEmitter {
   readonly workers: number;
   readonly stats: PoolStats = { batches: 0, workerFailures: 0, watchdogKills: 0, isolatedRuns: 0 };
+  /** What the workers did with the (event, campaign) pairs of every batch so far. */
+  readonly counts: EvaluationCounts = noCounts();
   readonly #lanes: Lane[];
   readonly #watchdogMs: number;
   readonly #isCurrent: (ref: FilterRef) => boolean;
-  readonly #isQuarantined: (versionKey: string) => boolean;
+  /** Route lists by identity -> their id (a route is sent to a worker once, then named by its id). */
+  readonly #routeIds = new WeakMap<readonly FilterRef[], number>();
+  #nextRouteId = 1;
+  /** Every version quarantined so far: a new worker (after a crash) is told them all. */
+  readonly #quarantined = new Set<string>();
   #closed = false;
 
   constructor(options: EvaluatorPoolOptions) {
@@ -77,7 +91,6 @@ export class EvaluatorPool extends EventEmitter {
     this.workers = options.workers ?? defaultWorkerCount();
     this.#watchdogMs = options.watchdogMs;
     this.#isCurrent = options.isCurrent ?? (() => true);
-    this.#isQuarantined = options.isQuarantined ?? (() => false);
     const workerData: WorkerInit = {
       engineModule: options.engine.module,
       engineVersion: options.engine.version,
@@ -156,53 +169,66 @@ export class EvaluatorPool extends EventEmitter {
     for (const lane of this.#lanes) if (lane.known.has(versionKey)) lane.retired.add(versionKey);
   }
 
-  /** Outcomes per event and candidate. Rejects only when the pool is closed. */
-  async evaluate(task: BatchTask): Promise<Outcome[][]> {
+  /**
+   * Campaign version `versionKey` is quarantined: every worker is told with its next batch, so that batches built
+   * before (queued, re-sent, or whose routes the worker keeps) skip its calls, which give outcome "quarantined".
+   */
+  quarantine(versionKey: string): void {
+    this.#quarantined.add(versionKey);
+    for (const lane of this.#lanes) lane.quarantined.add(versionKey);
+  }
+
+  /** The reported pairs of each event (see EvaluatedBatch). Rejects only when the pool is closed. */
+  async evaluate(task: BatchTask): Promise<EvaluatedBatch> {
     this.stats.batches++;
+    let batch: EvaluatedBatch;
     try {
-      return await this.#run(task);
+      batch = await this.#run(task);
     } catch (error) {
       if (this.#closed) throw error;
       this.#countFailure(error);
-      return this.#isolate(task);
+      batch = await this.#isolate(task);
     }
+    addCounts(this.counts, batch.counts);
+    return batch;
   }
 
-  async #isolate(task: BatchTask): Promise<Outcome[][]> {
-    const rows: Outcome[][] = [];
+  async #isolate(task: BatchTask): Promise<EvaluatedBatch> {
+    const rows: (readonly Evaluated[])[] = [];
+    const counts = noCounts();
     for (const event of task.events) {
       this.stats.isolatedRuns++;
       try {
-        const single = await this.#run({ filters: task.filters, events: [event] });
-        rows.push(single[0] ?? []);
+        const single = await this.#run({ events: [event] });
+        rows.push(single.rows[0] ?? []);
+        addCounts(counts, single.counts);
         continue;
       } catch (error) {
         if (this.#closed) throw error;
         this.#countFailure(error);
       }
-      rows.push(await this.#isolateCandidates(task, event));
+      rows.push(await this.#isolateCandidates(event, counts));
     }
-    return rows;
+    return { rows, counts };
   }
 
-  async #isolateCandidates(task: BatchTask, event: BatchEvent): Promise<Outcome[]> {
-    const row: Outcome[] = [];
-    for (const candidate of event.candidates) {
+  async #isolateCandidates(event: BatchEvent, counts: EvaluationCounts): Promise<Evaluated[]> {
+    const row: Evaluated[] = [];
+    for (const [j, candidate] of event.route.entries()) {
       this.stats.isolatedRuns++;
       try {
-        const single = await this.#run({
-          filters: task.filters,
-          events: [{ ...event, candidates: [candidate] }],
-        });
-        row.push(single[0]?.[0] ?? failure("threw", "no outcome returned"));
+        const single = await this.#run({ events: [{ ...event, route: [candidate] }] });
+        addCounts(counts, single.counts);
+        for (const e of single.rows[0] ?? []) row.push({ candidate: j, outcome: e.outcome });
       } catch (error) {
         if (this.#closed) throw error;
         this.#countFailure(error);
-        row.push(
-          isAbort(error)
+        row.push({
+          candidate: j,
+          outcome: isAbort(error)
             ? failure("watchdog", `no answer within ${this.#watchdogMs} ms; the worker was restarted`)
             : failure("threw", `the worker failed: ${errorMessage(error)}`),
-        );
+        });
       }
     }
     return row;
@@ -214,7 +240,7 @@ export class EvaluatorPool extends EventEmitter {
     this.emit("worker-failure", error);
   }
 
-  async #run(task: BatchTask): Promise<Outcome[][]> {
+  async #run(task: BatchTask): Promise<EvaluatedBatch> {
     if (this.#closed) throw new RtcrmError(ErrorCodes.POOL_CLOSED, "the evaluation pool is closed");
     const lane = this.#lanes.reduce((a, b) => (b.load < a.load ? b : a));
     await lane.acquire();
@@ -223,28 +249,62 @@ export class EvaluatorPool extends EventEmitter {
       try {
         result = await this.#send(lane, task);
       } catch (error) {
-        // The worker may be a new one (crash, watchdog): the next task sends every filter whole again.
-        lane.known.clear();
-        lane.retired.clear();
+        // The worker may be a new one (crash, watchdog): the next task sends every route and filter whole again.
+        lane.forget();
+        for (const key of this.#quarantined) lane.quarantined.add(key);
         throw error;
       }
-      // The worker no longer holds some filters it was sent before (another batch in flight replaced or dropped
-      // them): send this batch again with every filter whole, which no batch before or after it can undo.
-      if (result.missing) result = await this.#send(lane, task, true);
+      this.#noticeReplacement(lane, result.threadId);
+      // The worker no longer holds some routes or filters it was sent before (another batch in flight replaced
+      // or dropped them): send this batch again with everything whole, which no batch before or after it can undo.
+      if (result.missing || result.missingRoutes) result = await this.#send(lane, task, true);
       if (!result.outcomes)
         throw new RtcrmError(
           ErrorCodes.POOL_TASK_FAILED,
           `a worker returned no outcomes${result.missing ? ` (filters lost: ${result.missing.join(", ")})` : ""}`,
         );
-      return decodeOutcomes(result.outcomes, task.events);
+      return { rows: decodeOutcomes(result.outcomes, task.events.length), counts: result.outcomes.counts };
     } finally {
       if (lane.release()) this.emit("idle");
     }
   }
 
-  /** Sends `task`: filters the worker holds by key, others linked first; or, `whole`, every filter in the batch. */
+  /** A result from another thread than the last: the worker was replaced (even while idle) and holds nothing. */
+  #noticeReplacement(lane: Lane, threadId: number): void {
+    if (lane.threadId !== undefined && lane.threadId !== threadId) {
+      lane.forget();
+      for (const key of this.#quarantined) lane.quarantined.add(key);
+    }
+    lane.threadId = threadId;
+  }
+
+  #routeId(route: readonly FilterRef[]): number {
+    let id = this.#routeIds.get(route);
+    if (id === undefined) {
+      id = this.#nextRouteId++;
+      this.#routeIds.set(route, id);
+    }
+    return id;
+  }
+
+  /**
+   * Sends `task`: routes the worker holds by id; others whole, with the filters it holds by key and the others
+   * linked first. `whole`: every route and filter of the batch whole.
+   */
   async #send(lane: Lane, task: BatchTask, whole = false): Promise<BatchResult> {
-    const fresh = whole ? [] : task.filters.filter((ref) => !lane.known.has(ref.campaign.versionKey));
+    const routes: (readonly FilterRef[])[] = [];
+    const index = new Map<readonly FilterRef[], number>();
+    const routeIndex = (route: readonly FilterRef[]): number => {
+      let i = index.get(route);
+      if (i === undefined) index.set(route, (i = routes.push(route) - 1));
+      return i;
+    };
+    const events = encodeEvents(task.events, routeIndex);
+    const ids = routes.map((route) => this.#routeId(route));
+    const sentWhole = routes.filter((_, i) => whole || !lane.routes.has(ids[i] as number));
+    const fresh = whole
+      ? []
+      : [...new Set(sentWhole.flat())].filter((ref) => !lane.known.has(ref.campaign.versionKey));
     if (fresh.length > 0) {
       // Linking new filters first, under a deadline of its own (per filter), keeps it off the batch's watchdog.
       const loaded = await lane.post(
@@ -253,11 +313,17 @@ export class EvaluatorPool extends EventEmitter {
       );
       this.#learn(lane, fresh);
       for (const key of loaded.evicted) lane.known.delete(key);
+      for (const id of loaded.evictedRoutes ?? []) lane.routes.delete(id);
       if (loaded.memory) lane.memory = loaded.memory;
     }
-    const filters = task.filters.map((ref) => {
-      const key = ref.campaign.versionKey;
-      return !whole && lane.known.has(key) ? key : ref;
+    const wireRoutes = routes.map((route, i) => {
+      const id = ids[i] as number;
+      if (!whole && lane.routes.has(id)) return id;
+      const filters = route.map((ref) => {
+        const key = ref.campaign.versionKey;
+        return !whole && lane.known.has(key) ? key : ref;
+      });
+      return { id, filters };
     });
     const drop = lane.retired.size > 0 ? [...lane.retired] : undefined;
     // Told once: a batch posted behind this one sends them whole should it still need them.
@@ -265,21 +331,25 @@ export class EvaluatorPool extends EventEmitter {
       lane.retired.delete(key);
       lane.known.delete(key);
     }
-    const quarantined = task.filters
-      .map((ref) => ref.campaign.versionKey)
-      .filter((key) => this.#isQuarantined(key));
+    const quarantined = lane.quarantined.size > 0 ? [...lane.quarantined] : undefined;
+    lane.quarantined.clear();
     const result = await lane.post(
       {
-        filters,
-        events: encodeEvents(task.events),
+        routes: wireRoutes,
+        events,
         ...(drop ? { drop } : {}),
-        ...(quarantined.length > 0 ? { quarantined } : {}),
+        ...(quarantined ? { quarantined } : {}),
       },
       this.#watchdogMs,
     );
-    // Filters sent whole are held by the worker now: known, so that their campaign's retirement unloads them.
-    if (whole) this.#learn(lane, task.filters, new Set(drop));
+    // Routes and filters sent whole are held by the worker now (a filter is known, so that its campaign's
+    // retirement unloads it), but for what it let go during the task.
+    if (whole) this.#learn(lane, [...new Set(routes.flat())], new Set(drop));
+    if (!result.missing && !result.missingRoutes)
+      for (const [i, route] of wireRoutes.entries())
+        if (typeof route !== "number") lane.routes.add(ids[i] as number);
     for (const key of result.evicted) lane.known.delete(key);
+    for (const id of result.evictedRoutes ?? []) lane.routes.delete(id);
     if (result.memory) lane.memory = result.memory;
     return result;
   }

@@ -14,6 +14,12 @@ export class Lane {
   readonly known = new Set<string>();
   /** Known filters of campaigns that left the set: the next batch tells the worker to unload them. */
   readonly retired = new Set<string>();
+  /** Ids of the routes the worker holds (their filters and plan): sent by id. */
+  readonly routes = new Set<number>();
+  /** The worker thread that answered last: another one means the worker was replaced and holds nothing. */
+  threadId: number | undefined;
+  /** Campaign versions quarantined since the last task: the next one tells the worker. */
+  readonly quarantined = new Set<string>();
   /** What the worker last reported of its memory (undefined until its first result). */
   memory: WorkerMemory | undefined;
   /** Tasks posted to the worker and not yet returned (at most LANE_DEPTH). */
@@ -26,6 +32,13 @@ export class Lane {
   busySince = 0;
 
   constructor(readonly pool: Piscina<WireTask | LoadTask, BatchResult>) {}
+
+  /** The worker may be a new one (it crashed, or the watchdog replaced it): it holds nothing. */
+  forget(): void {
+    this.known.clear();
+    this.retired.clear();
+    this.routes.clear();
+  }
 
   get running(): boolean {
     return this.posted > 0;

@@ -1,6 +1,7 @@
 // What crosses the thread boundary between the main thread and the evaluation workers.
 import type { Campaign } from "../campaigns/campaign.js";
 import type { FieldAccess } from "../compile/field-access.js";
+import type { Predicate } from "../compile/predicate.js";
 import type { WireEvents, WireOutcomes } from "./wire.js";
 
 /** A campaign version as a worker needs it: its rules, its compiled filter module and its limits. */
@@ -15,6 +16,10 @@ export interface FilterRef {
   /** The event fields the filter reads (null: the whole event); the worker hands it only those. */
   readonly access: FieldAccess;
   readonly accessKey: string;
+  /** The filter as a predicate the host interprets (no sandbox call unless it cannot decide), or null. */
+  readonly predicate: Predicate | null;
+  /** Campaigns with the same key share one sandbox call per event (a stateless filter, same limits); or null. */
+  readonly shareKey: string | null;
 }
 
 export interface BatchEvent {
@@ -25,25 +30,37 @@ export interface BatchEvent {
   readonly eventName: string;
   /** The instant the date window is checked against (epoch ms). */
   readonly nowMs: number;
-  /** Indices into BatchTask.filters of the campaigns routed to this event. */
-  readonly candidates: readonly number[];
+  /**
+   * The campaigns routed to this event, in campaign-id order: the route's list as the campaign set handed it out
+   * (one array per route and version of the set). A worker keeps a route it was sent, by the array's identity.
+   */
+  readonly route: readonly FilterRef[];
 }
 
 export interface BatchTask {
-  readonly filters: readonly FilterRef[];
   readonly events: readonly BatchEvent[];
 }
 
 /**
- * A task as it crosses to one worker: each filter whole the first time that worker sees it, afterwards by its
- * versionKey alone (workers are stateful; a task with a thousand campaigns must not clone a thousand of them).
+ * A route as it crosses to a worker: whole (its id and its filters, each whole the first time the worker sees it,
+ * else by versionKey) the first time, afterwards by its id alone. The worker keeps the route's evaluation plan.
+ */
+export interface WireRoute {
+  readonly id: number;
+  readonly filters: readonly (FilterRef | string)[];
+}
+
+/**
+ * A task as it crosses to one worker: its routes (wire.ts events name them by index), each whole the first time
+ * that worker sees it, afterwards by id alone (workers are stateful; a batch whose routes hold ten thousand
+ * campaigns must not clone, resolve or plan them again).
  */
 export interface WireTask {
-  readonly filters: readonly (FilterRef | string)[];
+  readonly routes: readonly (WireRoute | number)[];
   readonly events: WireEvents;
   /** versionKeys of campaigns that left the set: unloaded after this batch (their contexts hold memory). */
   readonly drop?: readonly string[];
-  /** versionKeys of this task's filters that are quarantined: their calls are skipped (outcome "quarantined"). */
+  /** versionKeys quarantined since the previous task: their calls are skipped (outcome "quarantined"). */
   readonly quarantined?: readonly string[];
 }
 
@@ -63,10 +80,13 @@ export interface BatchResult {
   /** versionKeys the worker unloaded during the task: they must be sent whole again. */
   readonly evicted: readonly string[];
   /**
-   * versionKeys the task named that the worker does not hold (it was replaced, or unloaded them): nothing was
-   * evaluated, and the task must be sent again with those filters whole.
+   * versionKeys, or route ids, the task named that the worker does not hold (it replaced or unloaded them): nothing
+   * was evaluated, and the task must be sent again with its routes and filters whole.
    */
   readonly missing?: readonly string[];
+  readonly missingRoutes?: readonly number[];
+  /** Route ids the worker let go during the task (a filter of theirs was unloaded, or too many were kept). */
+  readonly evictedRoutes?: readonly number[];
   /** The worker's memory, sent with at most one result a second (the pool keeps the latest). */
   readonly memory?: WorkerMemory;
 }

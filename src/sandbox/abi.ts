@@ -44,21 +44,29 @@ export interface EngineExports {
   readonly out_line: () => number;
   readonly out_fuel: () => number;
   readonly out_clear: () => void;
-  /** Source at ptr/len -> 0 (bytecode in out) or 1 (message in out, line in out_line). */
+  /**
+   * Source at ptr/len -> 0 (bytecode in out) or 1 (message in out, line in out_line). check 1: load it once in a
+   * scratch context to prove it evaluates to a function (0: the host proved it is one function expression).
+   */
   readonly compile: (
     ptr: number,
     len: number,
     loadFuel: number,
     loadMemory: number,
     loadDeadlineMs: number,
+    check: number,
   ) => number;
-  /** Takes ownership of the alloc()ed bytecode. Handle >= 0, or -code with the message in out. */
+  /**
+   * Takes ownership of the alloc()ed bytecode. Handle >= 0, or -code with the message in out. shared 1: the filter
+   * lives in the context stateless filters share (no context of its own).
+   */
   readonly filter_load: (
     ptr: number,
     len: number,
     loadFuel: number,
     loadMemory: number,
     loadDeadlineMs: number,
+    shared: number,
   ) => number;
   readonly filter_free: (handle: number) => void;
   /** Event JSON at ptr/len, NUL at ptr+len. flags bit 0: tagged big integers present. */
@@ -67,6 +75,20 @@ export interface EngineExports {
     ptr: number,
     len: number,
     flags: number,
+    fuel: number,
+    memory: number,
+    deadlineMs: number,
+  ) => number;
+  /**
+   * A shared filter on the event numbered `seq`: the event (ptr/len as for eval) is parsed, frozen and kept only
+   * when seq differs from the previous call's.
+   */
+  readonly eval_shared: (
+    handle: number,
+    ptr: number,
+    len: number,
+    flags: number,
+    seq: number,
     fuel: number,
     memory: number,
     deadlineMs: number,

@@ -54,6 +54,8 @@ export interface SandboxStats {
 interface Loaded {
   readonly module: WebAssembly.Module;
   readonly length: number;
+  /** Lives in the context stateless filters share, and reads the event text decoded once for all of them. */
+  readonly shared: boolean;
   /** Engine handle, or -1 when loading failed (then `error` says why). */
   handle: number;
   /** False for modules that are not valid filter modules or whose loading trapped the engine. */
@@ -78,6 +80,9 @@ export class Sandbox {
   private wasi!: WasiStubs;
   private restarts = 0;
   private event!: EventSlot;
+  /** The event text the engine decoded for shared filters, and its number (eval_shared re-decodes on a new one). */
+  #sharedJson: string | undefined;
+  #sharedNumber = 0;
 
   constructor(engine: WebAssembly.Module | EngineModule, options: SandboxOptions = {}) {
     if (engine instanceof WebAssembly.Module) {
@@ -92,14 +97,18 @@ export class Sandbox {
     this.instantiate();
   }
 
-  /** Compiles a filter source (an anonymous `function(event) {...}`) to engine bytecode. */
-  compile(source: string): CompileResult {
+  /**
+   * Compiles a filter source (an anonymous `function(event) {...}`) to engine bytecode. `check`: load it once in a
+   * scratch context to prove it evaluates to a function (not needed for a source validated as one function
+   * expression, validate-filter.ts; it costs a context, about 0.7 ms).
+   */
+  compile(source: string, check = true): CompileResult {
     try {
       const src = encoder.encode(source);
       const ptr = this.alloc(src.length);
       new Uint8Array(this.ex.memory.buffer, ptr, src.length).set(src);
       const { fuel, memoryBytes, deadlineMs } = this.loadLimits;
-      const rc = this.ex.compile(ptr, src.length, fuel, memoryBytes, deadlineMs);
+      const rc = this.ex.compile(ptr, src.length, fuel, memoryBytes, deadlineMs, check ? 1 : 0);
       this.ex.dealloc(ptr);
       if (rc === 0) {
         const bytecode = this.outBytes().slice();
@@ -120,8 +129,11 @@ export class Sandbox {
   /**
    * Links a filter module (see filter-module.ts) into the engine under `id` (replacing an earlier one).
    * A filter that fails to load stays registered: evaluate() then reports `threw` with the reason.
+   * `shared`: the filter provably keeps no state between calls (compile/stateless.ts): it is loaded into the context
+   * such filters share (bringing it up costs its bytecode, not a context), and such filters called in a row on the
+   * same event text read one decoded, frozen copy of it.
    */
-  load(id: string, filterModule: WebAssembly.Module): LoadResult {
+  load(id: string, filterModule: WebAssembly.Module, shared = false): LoadResult {
     this.unload(id);
     let length: number;
     try {
@@ -134,10 +146,17 @@ export class Sandbox {
       length = info.bytecodeLength;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.filters.set(id, { module: filterModule, length: 0, handle: -1, linkable: false, error: message });
+      this.filters.set(id, {
+        module: filterModule,
+        length: 0,
+        shared,
+        handle: -1,
+        linkable: false,
+        error: message,
+      });
       return { ok: false, message };
     }
-    const entry: Loaded = { module: filterModule, length, handle: -1, linkable: true };
+    const entry: Loaded = { module: filterModule, length, shared, handle: -1, linkable: true };
     this.filters.set(id, entry);
     try {
       this.link(entry);
@@ -183,15 +202,26 @@ export class Sandbox {
           message: `the engine's memory cannot take an event of ${eventJson.length} characters`,
         };
       }
-      const rc = this.ex.eval(
-        entry.handle,
-        this.event.ptr,
-        this.event.length,
-        this.event.flags,
-        limits.fuel,
-        limits.memoryBytes,
-        limits.deadlineMs,
-      );
+      const rc = entry.shared
+        ? this.ex.eval_shared(
+            entry.handle,
+            this.event.ptr,
+            this.event.length,
+            this.event.flags,
+            this.#sharedSeq(eventJson),
+            limits.fuel,
+            limits.memoryBytes,
+            limits.deadlineMs,
+          )
+        : this.ex.eval(
+            entry.handle,
+            this.event.ptr,
+            this.event.length,
+            this.event.flags,
+            limits.fuel,
+            limits.memoryBytes,
+            limits.deadlineMs,
+          );
       const fuelUsed = this.ex.out_fuel();
       const kind = OUTCOME_KIND[rc];
       if (kind === undefined) {
@@ -240,6 +270,14 @@ export class Sandbox {
 
   // ---- internals
 
+  #sharedSeq(eventJson: string): number {
+    if (eventJson !== this.#sharedJson) {
+      this.#sharedJson = eventJson;
+      this.#sharedNumber++;
+    }
+    return this.#sharedNumber;
+  }
+
   private instantiate(): void {
     this.wasi = createWasiStubs();
     const instance = new WebAssembly.Instance(this.module, engineImports(this.module, this.wasi));
@@ -249,6 +287,7 @@ export class Sandbox {
     const rc = this.ex.init(this.campaignsMemoryBytes, EVENT_MEMORY_BYTES);
     if (rc !== 0) throw new Error(`engine init failed (${rc}): ${this.outText()}`);
     this.event = new EventSlot(this.ex);
+    this.#sharedJson = undefined;
   }
 
   /** New instance; every loaded filter is linked again. A filter whose loading traps is left out. */
@@ -296,7 +335,7 @@ export class Sandbox {
       return;
     }
     const { fuel, memoryBytes, deadlineMs } = this.loadLimits;
-    const h = this.ex.filter_load(ptr, entry.length, fuel, memoryBytes, deadlineMs);
+    const h = this.ex.filter_load(ptr, entry.length, fuel, memoryBytes, deadlineMs, entry.shared ? 1 : 0);
     if (h < 0) {
       entry.error = this.outText();
       this.ex.out_clear();

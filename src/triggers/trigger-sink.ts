@@ -3,11 +3,11 @@
 import type { ActiveCampaign } from "../campaigns/campaign-set.js";
 import type { Config } from "../config/config.js";
 import { errorMessage } from "../errors.js";
-import type { Outcome } from "../evaluation/outcome.js";
 import type { ConsumedRecord } from "../kafka/event-consumer.js";
 import type { Logger } from "../logging/logger.js";
 import type { PartitionAssignment } from "../offsets/assignments.js";
 import type { RecordOutput } from "../offsets/committer.js";
+import type { Evaluated } from "../pool/wire.js";
 import type { Telemetry } from "../telemetry.js";
 import { triggerHeaderList, triggerValueBytes } from "./trigger.js";
 
@@ -46,15 +46,21 @@ export class TriggerSink {
     this.#log = log;
   }
 
-  /** `outcomes[i][j]`: event i against its j-th campaign. Sends the triggers of the matches, in event order. */
-  emit(p: PartitionAssignment, events: readonly EvaluatedEvent[], outcomes: readonly Outcome[][]): void {
+  /**
+   * `rows[i]`: the reported pairs of event i (its matches, failures and timed calls; every other campaign of its
+   * route did not match). Sends the triggers of the matches, in event order.
+   */
+  emit(
+    p: PartitionAssignment,
+    events: readonly EvaluatedEvent[],
+    rows: readonly (readonly Evaluated[])[],
+  ): void {
     if (p.revoked) return;
     let triggered = 0;
     for (const [i, event] of events.entries()) {
-      const row = outcomes[i] ?? [];
       const matched: ActiveCampaign[] = [];
-      for (const [j, outcome] of row.entries()) {
-        const campaign = event.campaigns[j];
+      for (const { candidate, outcome } of rows[i] ?? []) {
+        const campaign = event.campaigns[candidate];
         if (!campaign) continue;
         this.#telemetry.publish("outcome", campaign, outcome);
         if (outcome.kind === "match") matched.push(campaign);

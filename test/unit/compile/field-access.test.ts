@@ -8,30 +8,39 @@ const key = (source: string) => accessKey(fieldAccess(validateFilterSource(sourc
 test("static reads of the event give the fields the filter needs", () => {
   assert.equal(
     key("function(event) { return event.getData().get('result') === 'loss' }"),
-    '{"data":{"result":1}}',
+    '{"data":{"get":1,"result":1},"getData":1}',
   );
   assert.equal(
     key("(e) => e.data.result === 'win' && e.getMarket() === 'de'"),
-    '{"data":{"result":1},"market":1}',
+    '{"data":{"result":1},"getMarket":1,"market":1}',
   );
-  assert.equal(key("(e) => e.playerId > 5 && e.eventName === 'x'"), '{"event_name":1,"player_id":1}');
-  assert.equal(key("(e) => e.getData().containsKey('boss')"), '{"data":{"boss":1}}');
-  assert.equal(key("(e) => e.getData().getOrDefault('gold', 0) > 1"), '{"data":{"gold":1}}');
+  assert.equal(
+    key("(e) => e.playerId > 5 && e.eventName === 'x'"),
+    '{"eventName":1,"event_name":1,"playerId":1,"player_id":1}',
+  );
+  assert.equal(
+    key("(e) => e.getData().containsKey('boss')"),
+    '{"data":{"boss":1,"containsKey":1},"getData":1}',
+  );
+  assert.equal(
+    key("(e) => e.getData().getOrDefault('gold', 0) > 1"),
+    '{"data":{"getOrDefault":1,"gold":1},"getData":1}',
+  );
   assert.equal(key("(e) => e.data?.boss?.name === 'x'"), '{"data":{"boss":{"name":1}}}');
   assert.equal(key("(e) => e.data['result'] === 1"), '{"data":{"result":1}}');
-  assert.equal(key("({ data, playerId }) => data.x === playerId"), '{"data":1,"player_id":1}');
+  assert.equal(key("({ data, playerId }) => data.x === playerId"), '{"data":1,"playerId":1,"player_id":1}');
   assert.equal(key("function() { return true }"), "{}");
 });
 
 test("a value used as a whole is taken whole at that level", () => {
-  assert.equal(key("(e) => e.getData().size() > 3"), '{"data":1}');
+  assert.equal(key("(e) => e.getData().size() > 3"), '{"data":1,"getData":1}');
   assert.equal(key("(e) => Object.keys(e.data.items).length"), '{"data":{"items":1}}');
   assert.equal(
     key("(e) => { for (const it of e.data.items) if (it.qty) return true; return false }"),
     '{"data":{"items":1}}',
   );
   assert.equal(key("(e) => e.data.items.get(0).qty > 1"), '{"data":{"items":1}}');
-  assert.equal(key("(e) => e.getHostname().split('.')[0] === 'x'"), '{"hostname":1}');
+  assert.equal(key("(e) => e.getHostname().split('.')[0] === 'x'"), '{"getHostname":1,"hostname":1}');
 });
 
 test("whenever the access cannot be known, the filter gets the whole event", () => {
@@ -48,6 +57,14 @@ test("whenever the access cannot be known, the filter gets the whole event", () 
   ]) {
     assert.equal(key(source), "*", source);
   }
+});
+
+test("a key of the event named like a getter or method it calls is kept: it hides that method", () => {
+  const access = fieldAccess(validateFilterSource("(e) => e.getData().get('level') === 5").fn);
+  assert.ok(access);
+  assert.deepEqual(project({ getData: 5, data: { level: 5 } }, access), { getData: 5, data: { level: 5 } });
+  assert.deepEqual(project({ data: { get: 1, level: 5, x: 2 } }, access), { data: { get: 1, level: 5 } });
+  assert.deepEqual(project({ data: { level: 5 } }, access), { data: { level: 5 } });
 });
 
 test("a projection keeps the requested keys that exist, with their values", () => {

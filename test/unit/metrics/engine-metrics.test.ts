@@ -70,6 +70,17 @@ test("counters, per-campaign tallies, gauges and the evaluation histogram as Pro
   ];
   for (const [id, outcome] of outcomes) telemetry.publish("outcome", active(id), outcome);
   telemetry.publish("committed", 12, []);
+  const batch = {
+    routed: 50,
+    indexed: 30,
+    skipped: 5,
+    interpreted: 9,
+    sandboxCalls: 4,
+    shared: 2,
+    quarantined: 0,
+  };
+  telemetry.publish("evaluations", batch);
+  telemetry.publish("evaluations", { ...batch, quarantined: 1 });
   clock += 2_000;
   pool.busy = 1_000; // 1 s busy of 2 workers x 2 s
 
@@ -100,6 +111,13 @@ test("counters, per-campaign tallies, gauges and the evaluation histogram as Pro
     rtcrm_events_consumed_total: 40,
     rtcrm_triggers_produced_total: 11,
     rtcrm_dead_lettered_total: 4,
+    'rtcrm_evaluation_pairs_total{path="routed"}': 100,
+    'rtcrm_evaluation_pairs_total{path="indexed"}': 60,
+    'rtcrm_evaluation_pairs_total{path="skipped"}': 10,
+    'rtcrm_evaluation_pairs_total{path="interpreted"}': 18,
+    'rtcrm_evaluation_pairs_total{path="sandbox"}': 8,
+    'rtcrm_evaluation_pairs_total{path="shared"}': 4,
+    'rtcrm_evaluation_pairs_total{path="quarantined"}': 1,
     'rtcrm_campaign_matches_total{campaign_id="1"}': 2,
     'rtcrm_campaign_matches_total{campaign_id="2"}': 0,
     'rtcrm_campaign_matches_total{campaign_id="3"}': 0,

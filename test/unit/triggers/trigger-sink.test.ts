@@ -1,16 +1,19 @@
 // The trigger sink with an output that records what it is given (no Kafka): one trigger per match, made of the
 // event's bytes as received; an event is done at once without a match, or once all its records are acknowledged;
-// a trigger Kafka refuses dead-letters its event; the work of a revoked partition moves nothing.
+// a trigger Kafka refuses dead-letters its event; the work of a revoked partition moves nothing. The sink is given
+// each event's reported pairs only (matches, failures, timed no-matches: see pool/wire.ts); every other campaign of
+// the event's route did not match, and is neither triggered nor published.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ActiveCampaign } from "../../../src/campaigns/campaign-set.js";
 import { parseCampaign } from "../../../src/campaigns/campaign.js";
 import { defaults } from "../../../src/config/config.js";
-import type { Outcome } from "../../../src/evaluation/outcome.js";
+import type { FilterOutcome } from "../../../src/evaluation/outcome.js";
 import type { Ack, OutRecord } from "../../../src/kafka/acking-producer.js";
 import { createLogger } from "../../../src/logging/logger.js";
 import { Assignments, type PartitionAssignment } from "../../../src/offsets/assignments.js";
 import type { RecordOutput } from "../../../src/offsets/committer.js";
+import type { Evaluated } from "../../../src/pool/wire.js";
 import { Telemetry } from "../../../src/telemetry.js";
 import {
   HEADER_CAMPAIGN_ID,
@@ -25,30 +28,37 @@ import {
   type SourceRecord,
 } from "../../../src/triggers/trigger-sink.js";
 import { campaign } from "../../helpers/campaigns.js";
+import { activeCampaign } from "../../helpers/filter-ref.js";
 
 const EVENTS = "events";
 const TRIGGERS = "triggers";
 const DLQ = "dead-letters";
 const EMPTY_MODULE = new WebAssembly.Module(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0));
 
-const MATCH: Outcome = { kind: "match", fuelUsed: 10 };
-const NO_MATCH: Outcome = { kind: "no-match", fuelUsed: 10 };
-const SKIPPED: Outcome = { kind: "skipped", reason: "disabled" };
-const THREW: Outcome = { kind: "threw", fuelUsed: 3, message: "boom" };
+const MATCH: FilterOutcome = { kind: "match", fuelUsed: 10 };
+/** A no-match is reported only from a timed sandbox call. */
+const NO_MATCH: FilterOutcome = { kind: "no-match", fuelUsed: 10, micros: 4 };
+const THREW: FilterOutcome = { kind: "threw", fuelUsed: 3, message: "boom" };
+
+/** The reported pair of the campaign at `candidate` in its event's list. */
+const at = (candidate: number, outcome: FilterOutcome): Evaluated => ({ candidate, outcome });
 
 function active(id: number): ActiveCampaign {
   const parsed = parseCampaign(campaign(id, `event.getData().get('n') == ${id}`));
   assert.ok(parsed.ok, JSON.stringify(parsed));
-  return {
-    campaign: parsed.campaign,
-    module: EMPTY_MODULE,
-    artefact: `artefact-${id}`,
-    access: null,
-    accessKey: "",
-    fuel: 1_000,
-    memoryBytes: 1 << 20,
-    deadlineMs: 100,
-  };
+  // Never compiled or called here (the sink reads only the campaign): no predicate, not shared.
+  return activeCampaign(
+    parsed.campaign,
+    {
+      module: EMPTY_MODULE,
+      hash: `artefact-${id}`,
+      access: null,
+      accessKey: "",
+      predicate: null,
+      stateless: false,
+    },
+    { fuel: 1_000, memoryBytes: 1 << 20, deadlineMs: 100 },
+  );
 }
 
 /** An output that keeps each record with its acknowledgement, for the test to give. */
@@ -106,7 +116,7 @@ const headerList = (r: OutRecord): [string, string][] =>
 const expectedValue = (c: ActiveCampaign, eventText: string): Buffer =>
   Buffer.from(`{"campaign":${c.campaign.json},"event":${eventText}}`);
 
-test("one trigger per match, made of the campaign and the event's bytes; outcomes and the count published", () => {
+test("one trigger per match, made of the campaign and the event's bytes; reported outcomes and the count published", () => {
   const { sink: s, output, published } = sink();
   const [c1, c2, c3] = [active(1), active(2), active(3)] as [ActiveCampaign, ActiveCampaign, ActiveCampaign];
   // Whitespace, key order, escapes and number spelling as a producer wrote them: copied, never re-encoded.
@@ -121,7 +131,8 @@ test("one trigger per match, made of the campaign and the event's bytes; outcome
       evaluated(12, "{}", [c2, c3]),
       evaluated(13, e13, [c1, c2], null),
     ],
-    [[MATCH, NO_MATCH, MATCH], [NO_MATCH], [SKIPPED, THREW], [MATCH, MATCH]],
+    // Offset 11's campaign and 12's first did not match without a call of their own (or were skipped): not reported.
+    [[at(0, MATCH), at(1, NO_MATCH), at(2, MATCH)], [], [at(1, THREW)], [at(0, MATCH), at(1, MATCH)]],
   );
 
   const expected = [
@@ -150,12 +161,11 @@ test("one trigger per match, made of the campaign and the event's bytes; outcome
     "one event, two campaigns: two trigger ids",
   );
 
+  // Only the reported pairs: each with its campaign, found by its position in the event's campaigns.
   assert.deepEqual(published.outcomes, [
     [1, "match"],
     [2, "no-match"],
     [3, "match"],
-    [1, "no-match"],
-    [2, "skipped"],
     [3, "threw"],
     [1, "match"],
     [2, "match"],
@@ -179,12 +189,17 @@ test("one trigger per match, made of the campaign and the event's bytes; outcome
 
 test("a batch without a match sends nothing, publishes no trigger count, and is done at once", () => {
   const { sink: s, output, published } = sink();
-  const p = assigned(0, 1);
-  s.emit(p, [evaluated(0, "{}", [active(1)]), evaluated(1, "{}", [])], [[NO_MATCH], []]);
+  const p = assigned(0, 1, 2);
+  s.emit(
+    p,
+    [evaluated(0, "{}", [active(1)]), evaluated(1, "{}", []), evaluated(2, "{}", [active(1), active(2)])],
+    // Offset 2: neither campaign reported (no-matches without a call of their own).
+    [[at(0, NO_MATCH)], [], []],
+  );
   assert.deepEqual(output.sent, []);
   assert.deepEqual(published.triggered, []);
-  assert.deepEqual(published.outcomes, [[1, "no-match"]]);
-  assert.equal(p.offsets.committable, 2);
+  assert.deepEqual(published.outcomes, [[1, "no-match"]], "only the reported pair");
+  assert.equal(p.offsets.committable, 3);
 });
 
 test("a refused trigger dead-letters its event with the reason; the event is done once the dead letter is written", () => {
@@ -203,7 +218,7 @@ test("a refused trigger dead-letters its event with the reason; the event is don
       },
       evaluated(6, "{}", [active(1)]),
     ],
-    [[MATCH, MATCH], [NO_MATCH]],
+    [[at(0, MATCH), at(1, MATCH)], []],
   );
   assert.equal(output.sent.length, 2);
   output.sent[0]!.ack(new Error("Broker: Message size too large"));
@@ -251,8 +266,13 @@ test("a revoked assignment gets nothing sent and no offsets moved", () => {
   const p = assignments.add(EVENTS, 0);
   for (const o of [0, 1]) p.offsets.track(o);
   assignments.revoke(0);
-  s.emit(p, [evaluated(0, "{}", [active(1)]), evaluated(1, "{}", [active(1)])], [[MATCH], [NO_MATCH]]);
+  s.emit(
+    p,
+    [evaluated(0, "{}", [active(1)]), evaluated(1, "{}", [active(1)])],
+    [[at(0, MATCH)], [at(0, NO_MATCH)]],
+  );
   s.deadLetter(p, record(0, Buffer.from("{}")), "any reason");
+  assert.deepEqual(published.outcomes, [], "nothing published for a revoked partition");
   assert.deepEqual(output.sent, []);
   assert.deepEqual(published.triggered, []);
   assert.deepEqual(published.deadLetters, []);
@@ -265,7 +285,11 @@ test("acknowledgements that come after the revoke move no offsets and dead-lette
   const assignments = new Assignments();
   const p = assignments.add(EVENTS, 0);
   for (const o of [0, 1, 2]) p.offsets.track(o);
-  s.emit(p, [evaluated(0, "{}", [active(1)]), evaluated(1, "{}", [active(1)])], [[MATCH], [MATCH]]);
+  s.emit(
+    p,
+    [evaluated(0, "{}", [active(1)]), evaluated(1, "{}", [active(1)])],
+    [[at(0, MATCH)], [at(0, MATCH)]],
+  );
   s.deadLetter(p, record(2, Buffer.from("x")), "not valid JSON");
   assert.equal(output.sent.length, 3);
   assignments.revoke(0);
@@ -285,7 +309,7 @@ test("a leading UTF-8 byte-order mark is not copied into the trigger; the dead l
   const value = Buffer.concat([bom, Buffer.from(text)]);
   const c = active(1);
   const p = assigned(0, 1);
-  s.emit(p, [evaluated(0, value, [c])], [[MATCH]]);
+  s.emit(p, [evaluated(0, value, [c])], [[at(0, MATCH)]]);
   const trigger = output.sent[0]!.record.value;
   assert.ok(trigger.equals(expectedValue(c, text)), trigger.toString());
   assert.deepEqual(
