@@ -50,12 +50,42 @@ export interface CampaignRecord {
 
 export interface CampaignSetOptions {
   readonly compiler: FilterCompilerLike;
-  readonly limitsFor: (campaignId: number) => { fuel: number; memoryBytes: number; deadlineMs: number };
+  readonly limitsFor: (campaignId: number) => FilterLimits;
   /** A campaign version left the set (replaced, deleted, rejected or quarantined): its filter can go. */
   readonly onRemoved?: (removed: ActiveCampaign) => void;
   /** Why a campaign version is quarantined (it is then kept out of the set), or undefined. */
   readonly quarantined?: (versionKey: string) => string | undefined;
   readonly now?: () => Date;
+}
+
+export interface FilterLimits {
+  readonly fuel: number;
+  readonly memoryBytes: number;
+  readonly deadlineMs: number;
+}
+
+/**
+ * The campaign ready to evaluate. Its share key is set only for a stateless filter: campaigns with the same artefact
+ * and limits share one call per event.
+ */
+export function activeCampaign(
+  campaign: Campaign,
+  compiled: CompiledFilterLike,
+  limits: FilterLimits,
+): ActiveCampaign {
+  return {
+    campaign,
+    module: compiled.module,
+    artefact: compiled.hash,
+    access: compiled.access,
+    accessKey: compiled.accessKey,
+    predicate: compiled.predicate ?? null,
+    shareKey:
+      compiled.stateless === true
+        ? `${compiled.hash}:${limits.fuel}:${limits.memoryBytes}:${limits.deadlineMs}`
+        : null,
+    ...limits,
+  };
 }
 
 const routeKey = (game: string, eventName: string): string => `${game}\u0000${eventName}`;
@@ -167,20 +197,7 @@ export class CampaignSet {
         filter_artefact: compiled.hash,
       });
     }
-    const limits = this.#options.limitsFor(campaign.campaignId);
-    this.#put({
-      campaign,
-      module: compiled.module,
-      artefact: compiled.hash,
-      access: compiled.access,
-      accessKey: compiled.accessKey,
-      predicate: compiled.predicate ?? null,
-      shareKey:
-        compiled.stateless === true
-          ? `${compiled.hash}:${limits.fuel}:${limits.memoryBytes}:${limits.deadlineMs}`
-          : null,
-      ...limits,
-    });
+    this.#put(activeCampaign(campaign, compiled, this.#options.limitsFor(campaign.campaignId)));
     return status(campaign.campaignId, "accepted", {
       version: campaign.versionKey,
       filter_artefact: compiled.hash,

@@ -7,12 +7,10 @@ import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { ErrorCodes, RtcrmError, errorMessage } from "../errors.js";
-import type { FilterOutcome } from "../evaluation/outcome.js";
+import { ErrorCodes, RtcrmError } from "../errors.js";
 import type { EngineModule } from "../sandbox/engine-module.js";
 import { DEFAULT_CAMPAIGNS_MEMORY_BYTES } from "../sandbox/limits.js";
 import {
-  type BatchEvent,
   type BatchResult,
   type BatchTask,
   type FilterRef,
@@ -21,21 +19,19 @@ import {
   type WorkerInit,
   type WorkerMemory,
 } from "./protocol.js";
+import { isAbort, isolate } from "./isolation.js";
 import { Lane, LANE_DEPTH } from "./lane.js";
+import { RouteIds } from "./route-plan.js";
 import {
   addCounts,
   decodeOutcomes,
   encodeEvents,
   noCounts,
+  type EvaluatedBatch,
   type EvaluationCounts,
-  type Evaluated,
 } from "./wire.js";
 
-/** A batch's reported pairs per event (matches, failures, timed calls; see wire.ts), and what the workers did. */
-export interface EvaluatedBatch {
-  readonly rows: readonly (readonly Evaluated[])[];
-  readonly counts: EvaluationCounts;
-}
+export type { EvaluatedBatch } from "./wire.js";
 
 export interface EvaluatorPoolOptions {
   readonly engine: EngineModule;
@@ -79,9 +75,7 @@ export class EvaluatorPool extends EventEmitter {
   readonly #lanes: Lane[];
   readonly #watchdogMs: number;
   readonly #isCurrent: (ref: FilterRef) => boolean;
-  /** Route lists by identity -> their id (a route is sent to a worker once, then named by its id). */
-  readonly #routeIds = new WeakMap<readonly FilterRef[], number>();
-  #nextRouteId = 1;
+  readonly #routeIds = new RouteIds();
   /** Every version quarantined so far: a new worker (after a crash) is told them all. */
   readonly #quarantined = new Set<string>();
   #closed = false;
@@ -187,51 +181,18 @@ export class EvaluatorPool extends EventEmitter {
     } catch (error) {
       if (this.#closed) throw error;
       this.#countFailure(error);
-      batch = await this.#isolate(task);
+      batch = await isolate(task, {
+        run: (t) => this.#run(t),
+        failed: (e) => {
+          if (this.#closed) throw e;
+          this.#countFailure(e);
+        },
+        counted: () => this.stats.isolatedRuns++,
+        watchdogMs: this.#watchdogMs,
+      });
     }
     addCounts(this.counts, batch.counts);
     return batch;
-  }
-
-  async #isolate(task: BatchTask): Promise<EvaluatedBatch> {
-    const rows: (readonly Evaluated[])[] = [];
-    const counts = noCounts();
-    for (const event of task.events) {
-      this.stats.isolatedRuns++;
-      try {
-        const single = await this.#run({ events: [event] });
-        rows.push(single.rows[0] ?? []);
-        addCounts(counts, single.counts);
-        continue;
-      } catch (error) {
-        if (this.#closed) throw error;
-        this.#countFailure(error);
-      }
-      rows.push(await this.#isolateCandidates(event, counts));
-    }
-    return { rows, counts };
-  }
-
-  async #isolateCandidates(event: BatchEvent, counts: EvaluationCounts): Promise<Evaluated[]> {
-    const row: Evaluated[] = [];
-    for (const [j, candidate] of event.route.entries()) {
-      this.stats.isolatedRuns++;
-      try {
-        const single = await this.#run({ events: [{ ...event, route: [candidate] }] });
-        addCounts(counts, single.counts);
-        for (const e of single.rows[0] ?? []) row.push({ candidate: j, outcome: e.outcome });
-      } catch (error) {
-        if (this.#closed) throw error;
-        this.#countFailure(error);
-        row.push({
-          candidate: j,
-          outcome: isAbort(error)
-            ? failure("watchdog", `no answer within ${this.#watchdogMs} ms; the worker was restarted`)
-            : failure("threw", `the worker failed: ${errorMessage(error)}`),
-        });
-      }
-    }
-    return row;
   }
 
   #countFailure(error: unknown): void {
@@ -250,8 +211,7 @@ export class EvaluatorPool extends EventEmitter {
         result = await this.#send(lane, task);
       } catch (error) {
         // The worker may be a new one (crash, watchdog): the next task sends every route and filter whole again.
-        lane.forget();
-        for (const key of this.#quarantined) lane.quarantined.add(key);
+        this.#newWorker(lane);
         throw error;
       }
       this.#noticeReplacement(lane, result.threadId);
@@ -271,20 +231,14 @@ export class EvaluatorPool extends EventEmitter {
 
   /** A result from another thread than the last: the worker was replaced (even while idle) and holds nothing. */
   #noticeReplacement(lane: Lane, threadId: number): void {
-    if (lane.threadId !== undefined && lane.threadId !== threadId) {
-      lane.forget();
-      for (const key of this.#quarantined) lane.quarantined.add(key);
-    }
+    if (lane.threadId !== undefined && lane.threadId !== threadId) this.#newWorker(lane);
     lane.threadId = threadId;
   }
 
-  #routeId(route: readonly FilterRef[]): number {
-    let id = this.#routeIds.get(route);
-    if (id === undefined) {
-      id = this.#nextRouteId++;
-      this.#routeIds.set(route, id);
-    }
-    return id;
+  /** The lane's worker holds nothing (it is new): it is told every quarantine again with its next task. */
+  #newWorker(lane: Lane): void {
+    lane.forget();
+    for (const key of this.#quarantined) lane.quarantined.add(key);
   }
 
   /**
@@ -300,7 +254,7 @@ export class EvaluatorPool extends EventEmitter {
       return i;
     };
     const events = encodeEvents(task.events, routeIndex);
-    const ids = routes.map((route) => this.#routeId(route));
+    const ids = routes.map((route) => this.#routeIds.of(route));
     const sentWhole = routes.filter((_, i) => whole || !lane.routes.has(ids[i] as number));
     const fresh = whole
       ? []
@@ -386,12 +340,4 @@ export class EvaluatorPool extends EventEmitter {
       clearTimeout(timer);
     }
   }
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
-}
-
-function failure(kind: FilterOutcome["kind"], message: string): FilterOutcome {
-  return { kind, fuelUsed: 0, message };
 }

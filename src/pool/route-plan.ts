@@ -50,3 +50,18 @@ export function routePlan(filters: readonly FilterRef[], indexed: boolean): Rout
   rest.sort((a, b) => a - b);
   return { groups: kept, rest };
 }
+
+/** Route lists by identity -> their id: a route crosses to a worker whole once, then by its id. */
+export class RouteIds {
+  readonly #ids = new WeakMap<readonly FilterRef[], number>();
+  #next = 1;
+
+  of(route: readonly FilterRef[]): number {
+    let id = this.#ids.get(route);
+    if (id === undefined) {
+      id = this.#next++;
+      this.#ids.set(route, id);
+    }
+    return id;
+  }
+}

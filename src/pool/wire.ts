@@ -68,6 +68,12 @@ export interface Evaluated {
   readonly outcome: FilterOutcome;
 }
 
+/** A batch's reported pairs per event (matches, failures, timed calls; see wire.ts), and what the workers did. */
+export interface EvaluatedBatch {
+  readonly rows: readonly (readonly Evaluated[])[];
+  readonly counts: EvaluationCounts;
+}
+
 const OUTCOME_CODES = ["match", "no-match", ...FAILED_KINDS] as const;
 const CODE_OF = new Map<string, number>(OUTCOME_CODES.map((k, i) => [k, i]));
 
