@@ -16,7 +16,7 @@ import {
 } from "../../src/pool/batch-evaluator.js";
 import { FilterRegistry } from "../../src/pool/filter-registry.js";
 import type { FilterRef } from "../../src/pool/protocol.js";
-import { encodeEvents, type EvaluationCounts } from "../../src/pool/wire.js";
+import { addCounts, encodeEvents, noCounts } from "../../src/pool/wire.js";
 import { loadEngineModule } from "../../src/sandbox/engine-module.js";
 import { Sandbox } from "../../src/sandbox/sandbox.js";
 import { progress, type Row } from "../lib/report.js";
@@ -77,15 +77,7 @@ function measure(
   );
   const nowMs = Date.now();
   const all = [...generateEvents(11, events)];
-  const counts: EvaluationCounts = {
-    routed: 0,
-    indexed: 0,
-    skipped: 0,
-    interpreted: 0,
-    sandboxCalls: 0,
-    shared: 0,
-    quarantined: 0,
-  };
+  const counts = noCounts();
   const matches: string[] = [];
   const plans = new Map<readonly FilterRef[], PlannedRoute>();
   let ms = 0;
@@ -116,7 +108,7 @@ function measure(
     const started = performance.now();
     const out = evaluator.evaluate(routes, wire);
     ms += performance.now() - started;
-    for (const k of Object.keys(counts) as (keyof EvaluationCounts)[]) counts[k] += out.counts[k];
+    addCounts(counts, out.counts);
     for (let r = 0; r < out.events.length; r++) {
       if (out.kinds[r] !== 0) continue; // 0: match
       const e = batch[out.events[r] as number];
