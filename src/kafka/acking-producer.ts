@@ -51,6 +51,9 @@ export class AckingProducer {
   readonly #flushWaiters: (() => void)[] = [];
   readonly #transactional: boolean;
   #epoch = 0;
+  /** Records handed to librdkafka whose delivery report has not come back yet, of any epoch. */
+  #unreported = 0;
+  readonly #reportWaiters: (() => void)[] = [];
   /** A delivery failed inside the open transaction: it can only be aborted. */
   #transactionFailure: rdkafka.LibrdKafkaError | null = null;
 
@@ -125,6 +128,7 @@ export class AckingProducer {
         item,
         item.record.headers,
       );
+      this.#unreported++;
     } catch (error) {
       if ((error as { code?: number }).code === QUEUE_FULL) {
         this.#overflow.push(item);
@@ -145,6 +149,7 @@ export class AckingProducer {
 
   #onReport(err: rdkafka.LibrdKafkaError | null | undefined, report: rdkafka.DeliveryReport): void {
     const item = report.opaque as InFlight | undefined;
+    if (item && --this.#unreported === 0) for (const w of this.#reportWaiters.splice(0)) w();
     if (!item || item.epoch !== this.#epoch) return;
     if (err && isPermanent(err) && !this.#transactional) {
       this.#refused(item, new Error(err.message, { cause: err }));
@@ -206,6 +211,20 @@ export class AckingProducer {
     this.#overflow.length = 0;
     this.#transactionFailure = null;
     for (const w of this.#flushWaiters.splice(0)) w();
+  }
+
+  /**
+   * Resolves when librdkafka has reported on every record handed to it (discarded ones included), or after
+   * `timeoutMs`. A transaction aborted while a record's partition is still being added to it fails for good on
+   * the broker with INVALID_TXN_STATE (librdkafka issue 4849), so an abort waits for this first.
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.#unreported === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#reportWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** Resolves when every record sent so far is acknowledged, or rejects after `timeoutMs`. */

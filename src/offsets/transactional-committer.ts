@@ -211,6 +211,7 @@ export class TransactionalCommitter implements Committer {
       if (this.#held) this.#held = [];
       if (this.#open) {
         const timeoutMs = this.#options.timeoutMs;
+        await this.#producer.settled(timeoutMs);
         await this.#call(
           (cb) => this.#producer.client.abortTransaction(timeoutMs, cb),
           "abort the transaction",
