@@ -5,8 +5,8 @@ import { CampaignReader } from "./campaigns/campaign-reader.js";
 import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
 import { Quarantine } from "./campaigns/quarantine.js";
 import { FilterCompiler } from "./compile/filter-compiler.js";
-import { fuelFor, type Config } from "./config/config.js";
-import { errorMessage } from "./errors.js";
+import { fuelFor, globalFrequencyCap, type Config } from "./config/config.js";
+import { ErrorCodes, RtcrmError, errorMessage } from "./errors.js";
 import type { Outcome } from "./evaluation/outcome.js";
 import { BatchBuilder } from "./events/batch-builder.js";
 import { EventPipeline } from "./events/event-pipeline.js";
@@ -14,7 +14,7 @@ import { checkKafkaAccess } from "./kafka/access-check.js";
 import { AckingProducer } from "./kafka/acking-producer.js";
 import { EventConsumer } from "./kafka/event-consumer.js";
 import { clientSettings } from "./kafka/settings.js";
-import { ensureTopics } from "./kafka/topics.js";
+import { ensureChangelog, ensureTopics } from "./kafka/topics.js";
 import { isUnreachable } from "./kafka/unreachable.js";
 import type { Logger } from "./logging/logger.js";
 import { Assignments } from "./offsets/assignments.js";
@@ -23,6 +23,10 @@ import { OffsetCommitter } from "./offsets/offset-committer.js";
 import { TransactionalCommitter } from "./offsets/transactional-committer.js";
 import { EvaluatorPool } from "./pool/evaluator-pool.js";
 import { loadEngineModule, type EngineModule } from "./sandbox/engine-module.js";
+import { ChangelogRestorer } from "./rules/changelog-restore.js";
+import { DeliveryStage } from "./rules/delivery-stage.js";
+import { RuleRouter } from "./rules/rule-router.js";
+import { StateStore, stateDirectory } from "./rules/state-store.js";
 import { Telemetry } from "./telemetry.js";
 import { TriggerSink } from "./triggers/trigger-sink.js";
 
@@ -36,6 +40,7 @@ export interface EngineParts {
   readonly statusProducer: AckingProducer;
   readonly reader: CampaignReader;
   readonly pipeline: EventPipeline;
+  readonly rules: { readonly stage: DeliveryStage; readonly restorer: ChangelogRestorer; readonly store: StateStore };
 }
 
 /** How long one transaction step may take (exactly-once). */
@@ -139,9 +144,22 @@ export class Engine {
     step("campaigns");
     telemetry.on("outcome", filterProblems(log, quarantine, quarantineVersion));
 
-    // The event path, in flow order: consumer loop -> batch builder -> pool -> trigger sink -> committer.
+    // The delivery rules' state: its partitions follow those of the state topic, restored from the changelog.
+    const restorer = new ChangelogRestorer(config);
+    const keyed = config.events_keyed_by_player;
+    const stateTopic = keyed ? config.event_topic : config.rules_repartition_topic;
+    const statePartitions = await retryWhileUnreachable(log, () => restorer.partitionCount(stateTopic));
+    if (statePartitions === null)
+      throw new RtcrmError(ErrorCodes.TOPIC_MISSING, `missing topic ${stateTopic}; create it or set create_topics`);
+    const changelogPartitions = await restorer.partitionCount(config.rules_changelog_topic);
+    await ensureChangelog(config, stateTopic, statePartitions, changelogPartitions, log);
+    const store = StateStore.open(stateDirectory(config.state_dir, transactionalId(config)));
+    step("state");
+
+    // The event path, in flow order: consumer loop -> batch builder -> pool -> trigger sink (-> delivery rules,
+    // directly or through the repartition topic) -> committer.
     const eventsLog = log.child({ component: "events" });
-    const consumer = new EventConsumer(config, telemetry, eventsLog);
+    const consumer = new EventConsumer(config, telemetry, eventsLog, keyed ? [] : [stateTopic]);
     const assignments = new Assignments();
     let committer: Committer;
     if (exactlyOnce) {
@@ -160,8 +178,22 @@ export class Engine {
         log: eventsLog,
       });
     }
-    const sink = new TriggerSink(config, committer.output, telemetry, eventsLog);
-    const builder = new BatchBuilder(config, campaigns, pool, sink, telemetry, eventsLog);
+    const globalCap = globalFrequencyCap(config);
+    const stage = new DeliveryStage(config, {
+      store,
+      restorer,
+      output: committer.output,
+      telemetry,
+      log: log.child({ component: "rules" }),
+      globalCap,
+      rulesOf: (id) => campaigns.get(id)?.campaign.rules,
+    });
+    const router = new RuleRouter(config, stage, committer.output, globalCap, keyed ? null : statePartitions);
+    const sink = new TriggerSink(config, committer.output, telemetry, eventsLog, router);
+    router.sink = sink;
+    const builder = new BatchBuilder(config, campaigns, pool, sink, telemetry, eventsLog, router);
+    const statePartitionsOf = (tps: readonly { topic: string; partition: number }[]): number[] =>
+      tps.filter((tp) => tp.topic === stateTopic).map((tp) => tp.partition);
     const pipeline = new EventPipeline(
       config,
       {
@@ -170,6 +202,10 @@ export class Engine {
         builder,
         committer,
         backlog: () => ({ queuedBatches: pool.queued, producerPending: producer.pending }),
+        partitionListener: {
+          assigned: (tps) => stage.assign(statePartitionsOf(tps)),
+          revoked: (tps) => stage.revoke(statePartitionsOf(tps)),
+        },
       },
       eventsLog,
     );
@@ -191,6 +227,7 @@ export class Engine {
       statusProducer,
       reader,
       pipeline,
+      rules: { stage, restorer, store },
     });
   }
 
@@ -209,6 +246,8 @@ export class Engine {
     const { pipeline, reader, producer, statusProducer, pool } = this.parts;
     let clean = await pipeline.stop(deadline);
     await reader.stop(Math.max(500, deadline - Date.now()));
+    await this.parts.rules.stage.stop();
+    await this.parts.rules.restorer.stop();
     for (const p of new Set([producer, statusProducer])) {
       try {
         await p.flush(Math.max(100, deadline - Date.now()));
@@ -219,6 +258,7 @@ export class Engine {
       await p.disconnect(Math.max(500, deadline - Date.now()));
     }
     await pool.close(Math.max(500, deadline - Date.now()));
+    await this.parts.rules.store.close();
     return clean;
   }
 }

@@ -5,6 +5,7 @@
 import type { ActiveCampaign } from "./campaigns/campaign-set.js";
 import type { Outcome } from "./evaluation/outcome.js";
 import type { EvaluationCounts } from "./pool/wire.js";
+import type { Delivery } from "./rules/decide.js";
 
 export interface CommittedOffset {
   readonly topic: string;
@@ -25,6 +26,10 @@ export interface TelemetryEvents {
   evaluations: [counts: EvaluationCounts];
   /** Trigger records handed to the producer. */
   triggered: [count: number];
+  /** What the delivery rules decided for a campaign an event matched (src/rules/decide.ts). */
+  delivery: [campaignId: number, delivery: Delivery];
+  /** A state partition was restored from the changelog topic. */
+  restored: [partition: number, records: number, ms: number];
   /** An event went to the dead-letter topic. */
   deadLetter: [reason: string];
   /** Offsets were committed; `ms` is the commit's round trip. */
@@ -46,6 +51,8 @@ export class Telemetry {
     outcome: [],
     evaluations: [],
     triggered: [],
+    delivery: [],
+    restored: [],
     deadLetter: [],
     committed: [],
     clientStats: [],

@@ -1,5 +1,6 @@
 // A campaign as the engine holds it, and the validation of campaign records (SEED.md, "Campaign").
 import { createHash } from "node:crypto";
+import { RULE_FIELDS, parseDeliveryRules, ruleFieldsOf, type DeliveryRules } from "./delivery-rules.js";
 
 export interface Campaign {
   readonly campaignId: number;
@@ -13,13 +14,24 @@ export interface Campaign {
   readonly startMs: number | null;
   readonly endMs: number | null;
   readonly filter: string;
+  /** Frequency cap, holdout, variants, expiry, priority (src/campaigns/delivery-rules.ts). */
+  readonly rules: DeliveryRules;
   /** The campaign as it appears in a trigger: compact JSON, the seed's field order. */
   readonly json: string;
   /** sha256 of `json`: identifies this version of the campaign. */
   readonly versionKey: string;
 }
 
-const FIELDS = ["campaign_id", "enabled", "game", "event_name", "start_date", "end_date", "filter"] as const;
+const FIELDS = [
+  "campaign_id",
+  "enabled",
+  "game",
+  "event_name",
+  "start_date",
+  "end_date",
+  "filter",
+  ...RULE_FIELDS,
+] as const;
 
 // An instant with a zone: 2023-09-01T10:00:00Z, 2023-09-01T10:00:00.00Z, 2023-09-01T12:00:00+02:00.
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -104,6 +116,7 @@ export function parseCampaign(record: unknown): CampaignParse {
   if (dates.start_date !== null && dates.end_date !== null && dates.end_date <= dates.start_date) {
     reasons.push("end_date must be after start_date");
   }
+  const rules = parseDeliveryRules(r, reasons);
   if (reasons.length > 0) return { ok: false, campaignId, reasons };
 
   const startDate = (r.start_date as string | undefined) ?? null;
@@ -116,6 +129,8 @@ export function parseCampaign(record: unknown): CampaignParse {
     start_date: startDate,
     end_date: endDate,
     filter: r.filter,
+    // After the seed's fields and only when present: a seed campaign's JSON (and version) is unchanged.
+    ...ruleFieldsOf(r),
   });
   return {
     ok: true,
@@ -129,6 +144,7 @@ export function parseCampaign(record: unknown): CampaignParse {
       startMs: dates.start_date,
       endMs: dates.end_date,
       filter: r.filter as string,
+      rules,
       json,
       versionKey: createHash("sha256").update(json).digest("hex"),
     },

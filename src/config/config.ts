@@ -1,6 +1,7 @@
 // Loads the configuration once: defaults, then a --config file, then RTCRM_* environment variables;
 // every problem is collected and reported together.
 import { readFileSync } from "node:fs";
+import { parseFrequencyCap, type FrequencyCap } from "../campaigns/delivery-rules.js";
 import { ConfigError } from "../errors.js";
 import { SCHEMA, SEED_KEYS, type ConfigKey, type KeySpec, type Scalar } from "./schema.js";
 
@@ -12,6 +13,12 @@ export interface Config {
   trigger_topic: string;
   dead_letter_topic: string;
   campaign_status_topic: string;
+  holdout_topic: string;
+  events_keyed_by_player: boolean;
+  rules_repartition_topic: string;
+  rules_changelog_topic: string;
+  state_dir: string;
+  global_frequency_cap: Record<string, Scalar>;
   create_topics: boolean;
   new_topic_partitions: number;
   auto_offset_reset: "earliest" | "latest";
@@ -200,8 +207,24 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     );
   }
 
+  // Internal topics belong to one consumer group: another group's engine must never read them.
+  for (const key of ["rules_repartition_topic", "rules_changelog_topic"] as const) {
+    const value = merged[key];
+    if (typeof value === "string" && typeof merged.kafka_group_id === "string")
+      merged[key] = value.replaceAll("{kafka_group_id}", merged.kafka_group_id);
+  }
+  const globalCap = merged["global_frequency_cap"];
+  if (typeof globalCap === "object" && globalCap !== null && Object.keys(globalCap).length > 0)
+    parseFrequencyCap(globalCap, "global_frequency_cap", problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: merged as unknown as Config, warnings };
+}
+
+/** The engine's cap over all campaigns per player, or null when there is none ({}). Valid after loadConfig. */
+export function globalFrequencyCap(config: Pick<Config, "global_frequency_cap">): FrequencyCap | null {
+  if (Object.keys(config.global_frequency_cap).length === 0) return null;
+  return parseFrequencyCap(config.global_frequency_cap, "global_frequency_cap", []);
 }
 
 /** The fuel budget of a campaign: its override, or the default. */

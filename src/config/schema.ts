@@ -49,6 +49,42 @@ export const SCHEMA = {
     default: "crm-campaign-status",
     description: "accepted/rejected/deleted/quarantined campaigns (out, key = campaign_id)",
   },
+  holdout_topic: {
+    type: "string",
+    default: "crm-holdouts",
+    description:
+      "what a held-out player would have been sent: the trigger's record, for measuring uplift (out, key = player_id)",
+  },
+  events_keyed_by_player: {
+    type: "boolean",
+    default: false,
+    description:
+      "events are keyed by player_id, so delivery rules keep their state in the event's partition; otherwise matches with rules go through rules_repartition_topic",
+  },
+  rules_repartition_topic: {
+    type: "string",
+    default: "{kafka_group_id}-rules-repartition",
+    description:
+      "internal: matches that need delivery rules, keyed and partitioned by player (unless events_keyed_by_player)",
+  },
+  rules_changelog_topic: {
+    type: "string",
+    default: "{kafka_group_id}-rules-changelog",
+    description:
+      "internal: per-player delivery-rule state (compacted, key = player_id), restored when partitions are assigned",
+  },
+  state_dir: {
+    type: "string",
+    default: "state",
+    description: "local store (LMDB) of the delivery-rule state; a cache of rules_changelog_topic",
+  },
+  global_frequency_cap: {
+    type: "map",
+    default: {},
+    values: "scalar",
+    description:
+      'at most max triggers per player over all campaigns per rolling period, e.g. {"max": 3, "period": "P1D"}; {} for none',
+  },
   create_topics: {
     type: "boolean",
     default: true,

@@ -15,6 +15,7 @@ import type { Assignments, PartitionAssignment } from "../offsets/assignments.js
 import type { EvaluatorPool } from "../pool/evaluator-pool.js";
 import type { BatchEvent } from "../pool/protocol.js";
 import type { Telemetry } from "../telemetry.js";
+import type { RuleRouter } from "../rules/rule-router.js";
 import type { EvaluatedEvent, TriggerSink } from "../triggers/trigger-sink.js";
 import { decodeEvent } from "./decode.js";
 
@@ -43,6 +44,8 @@ export class BatchBuilder {
   /** Partitions with a batch gathering that is not full: sent when a worker is idle. */
   readonly #gathering = new Set<PartitionAssignment>();
   #stopping = false;
+  /** Delivery rules, when the repartition topic is read beside the events (null: it is not). */
+  readonly #repartitioned: { readonly topic: string; readonly rules: RuleRouter } | null;
 
   constructor(
     config: Config,
@@ -51,7 +54,10 @@ export class BatchBuilder {
     sink: TriggerSink,
     telemetry: Telemetry,
     log: Logger,
+    rules: RuleRouter | null = null,
   ) {
+    this.#repartitioned =
+      rules && !config.events_keyed_by_player ? { topic: config.rules_repartition_topic, rules } : null;
     this.#config = config;
     this.#campaigns = campaigns;
     this.#pool = pool;
@@ -66,8 +72,12 @@ export class BatchBuilder {
     const processingMs = Date.now();
     let consumed = 0;
     for (const m of records) {
-      const p = assignments.get(m.partition);
+      const p = assignments.get(m.topic, m.partition);
       if (!p || !p.offsets.track(m.offset)) continue;
+      if (m.topic === this.#repartitioned?.topic) {
+        this.#decideInOrder(p, m, this.#repartitioned.rules);
+        continue;
+      }
       consumed++;
       const decoded = decodeEvent(m.value);
       if (!decoded.ok) {
@@ -99,7 +109,7 @@ export class BatchBuilder {
         nowMs,
         route: campaigns,
       });
-      b.evaluated.push({ playerKey: event.playerKey, campaigns, record: m });
+      b.evaluated.push({ playerKey: event.playerKey, createdAt: event.createdAt, campaigns, record: m });
       this.#gathering.add(p);
       if (b.events.length >= this.#config.batch_size) this.#flush(p);
     }
@@ -147,6 +157,12 @@ export class BatchBuilder {
             partition: p.partition,
           });
       });
+  }
+
+  /** A repartitioned match is decided after the earlier ones of its partition (their state comes first). */
+  #decideInOrder(p: PartitionAssignment, m: ConsumedRecord, rules: RuleRouter): void {
+    const work = this.#workOf(p);
+    work.chain = work.chain.then(() => rules.fromRepartition(p, m));
   }
 
   /**

@@ -26,6 +26,11 @@ export interface EventPipelineStages {
   readonly assignments: Assignments;
   readonly builder: BatchBuilder;
   readonly committer: Committer;
+  /** Told which partitions this member takes and gives back (the delivery rules' state follows them). */
+  readonly partitionListener?: {
+    assigned(partitions: readonly TopicPartition[]): void;
+    revoked(partitions: readonly TopicPartition[]): void;
+  };
   /** What is behind, for the log line when fetching pauses (queued batches, records not yet acknowledged). */
   readonly backlog?: () => Record<string, number>;
 }
@@ -127,6 +132,7 @@ export class EventPipeline {
     this.#stages.committer.whenAssigning(() => {
       if (this.#stopping) return;
       for (const tp of partitions) this.#stages.assignments.add(tp.topic, tp.partition);
+      this.#stages.partitionListener?.assigned(partitions);
       this.#stages.consumer.assign(partitions, this.#paused);
       this.#log.info("partitions assigned", { partitions: partitions.map((tp) => tp.partition) });
     });
@@ -139,7 +145,8 @@ export class EventPipeline {
    */
   #revoke(partitions: readonly TopicPartition[]): void {
     this.#stages.committer.revoking();
-    for (const tp of partitions) this.#stages.assignments.revoke(tp.partition);
+    for (const tp of partitions) this.#stages.assignments.revoke(tp.topic, tp.partition);
+    this.#stages.partitionListener?.revoked(partitions);
     this.#paused = false;
     this.#log.info("partitions revoked", { partitions: partitions.map((tp) => tp.partition) });
   }

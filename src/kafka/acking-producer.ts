@@ -8,7 +8,10 @@ import type { RdSettings } from "./settings.js";
 
 export interface OutRecord {
   readonly topic: string;
-  readonly value: Buffer;
+  /** The partition; librdkafka's partitioner picks one by key when it is missing. */
+  readonly partition?: number;
+  /** null: a tombstone (a compacted topic drops the key). */
+  readonly value: Buffer | null;
   readonly key: string | Buffer | null;
   readonly headers: rdkafka.MessageHeader[];
 }
@@ -121,7 +124,7 @@ export class AckingProducer {
     try {
       this.#producer.produce(
         item.record.topic,
-        null,
+        item.record.partition ?? null,
         item.record.value,
         item.record.key ?? undefined,
         Date.now(),

@@ -34,14 +34,17 @@ const FIRST_RECORD_TIMEOUT_MS = 50;
 
 export class EventConsumer {
   readonly topic: string;
+  /** The events topic, and the rules' repartition topic when matches go through it. */
+  readonly #topics: string[];
   readonly #consumer: rdkafka.KafkaConsumer;
   readonly #log: Logger;
   #handler: RebalanceHandler | undefined;
   #commitListener: CommitListener | undefined;
   #lastErrorLogged = 0;
 
-  constructor(config: Config, telemetry: Telemetry, log: Logger) {
+  constructor(config: Config, telemetry: Telemetry, log: Logger, alsoRead: readonly string[] = []) {
     this.topic = config.event_topic;
+    this.#topics = [config.event_topic, ...alsoRead];
     this.#log = log;
     const stats = telemetry.has("clientStats");
     this.#consumer = new rdkafka.KafkaConsumer(
@@ -84,7 +87,7 @@ export class EventConsumer {
 
   async connect(timeoutMs: number): Promise<void> {
     await connectConsumer(this.#consumer, timeoutMs);
-    this.#consumer.subscribe([this.topic]);
+    this.#consumer.subscribe([...this.#topics]);
   }
 
   /** Up to `max` records: waits for the first one briefly, then takes what is ready. */
@@ -113,7 +116,7 @@ export class EventConsumer {
   rejoin(): void {
     try {
       this.#consumer.unsubscribe();
-      this.#consumer.subscribe([this.topic]);
+      this.#consumer.subscribe([...this.#topics]);
     } catch (error) {
       this.#log.error("re-joining the consumer group failed", { error: errorMessage(error) });
     }

@@ -19,6 +19,10 @@ export function plannedTopics(config: Config): TopicPlan[] {
     { topic: config.event_topic, partitions: n, compacted: false },
     { topic: config.trigger_topic, partitions: n, compacted: false },
     { topic: config.dead_letter_topic, partitions: n, compacted: false },
+    { topic: config.holdout_topic, partitions: n, compacted: false },
+    ...(config.events_keyed_by_player
+      ? []
+      : [{ topic: config.rules_repartition_topic, partitions: n, compacted: false }]),
   ];
 }
 
@@ -41,6 +45,40 @@ function createTopic(admin: rdkafka.IAdminClient, plan: TopicPlan, timeoutMs: nu
       (err) => (err && err.code !== KafkaErrors.TOPIC_ALREADY_EXISTS ? reject(err) : resolve()),
     ),
   );
+}
+
+/**
+ * The delivery rules' changelog topic: partition i holds the state of the state topic's partition i, so it has as
+ * many partitions (created so when it is missing; a different count stops the start with the reason).
+ */
+export async function ensureChangelog(
+  config: Config,
+  stateTopic: string,
+  statePartitions: number,
+  changelogPartitions: number | null,
+  log: Logger,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const topic = config.rules_changelog_topic;
+  if (changelogPartitions !== null) {
+    if (changelogPartitions === statePartitions) return;
+    throw new RtcrmError(
+      ErrorCodes.TOPIC_MISSING,
+      `${topic} has ${changelogPartitions} partitions but ${stateTopic} has ${statePartitions}; the delivery rules' changelog needs one partition per partition of ${stateTopic} (delete it and let the engine create it, or create it with ${statePartitions})`,
+    );
+  }
+  if (!config.create_topics)
+    throw new RtcrmError(
+      ErrorCodes.TOPIC_MISSING,
+      `missing topic ${topic} (compacted, ${statePartitions} partitions); create it or set create_topics to true`,
+    );
+  const admin = rdkafka.AdminClient.create(clientSettings(config, "admin"));
+  try {
+    await createTopic(admin, { topic, partitions: statePartitions, compacted: true }, timeoutMs);
+    log.info("topic created", { topic, partitions: statePartitions, compacted: true });
+  } finally {
+    admin.disconnect();
+  }
 }
 
 /** Resolves when every topic exists; throws RtcrmError(TOPIC_MISSING) naming all missing ones when it may not create them. */

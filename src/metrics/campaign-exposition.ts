@@ -15,6 +15,22 @@ export const CAMPAIGN_FAMILIES = {
     name: METRIC_NAMES.campaignMatches,
     help: "Events a campaign matched",
   },
+  triggers: {
+    name: METRIC_NAMES.campaignTriggers,
+    help: "Triggers sent for a campaign (its matches less those capped, held out or expired)",
+  },
+  capped: {
+    name: METRIC_NAMES.campaignCapped,
+    help: "Matches not sent because a frequency cap was reached (cap: campaign, or global)",
+  },
+  heldOut: {
+    name: METRIC_NAMES.campaignHeldOut,
+    help: "Matches of players in the campaign's holdout group (sent to the holdout topic instead)",
+  },
+  expired: {
+    name: METRIC_NAMES.campaignExpired,
+    help: "Matches of events older than the campaign's max_event_age",
+  },
   errors: {
     name: METRIC_NAMES.campaignErrors,
     help: `Filter calls that failed, by outcome kind (${ERROR_KINDS.join(", ")})`,
@@ -32,7 +48,7 @@ export const CAMPAIGN_FAMILIES = {
 const LE = EVALUATION_BUCKETS_SECONDS.map(String);
 
 /**
- * The four families for every campaign counted so far and every id in `active` (counters at 0 for those not yet
+ * The families for every campaign counted so far and every id in `active` (counters at 0 for those not yet
  * counted: a campaign that never matches shows as 0, not as missing). Ends with a newline.
  */
 export function renderCampaignMetrics(tallies: CampaignTallies, active: Iterable<number>): string {
@@ -47,9 +63,21 @@ export function renderCampaignMetrics(tallies: CampaignTallies, active: Iterable
     out += `# HELP ${family.name} ${family.help}\n# TYPE ${family.name} ${type}\n`;
   };
 
-  const { matches, errors, fuelExhausted, evaluationSeconds } = CAMPAIGN_FAMILIES;
+  const { matches, triggers, capped, heldOut, expired, errors, fuelExhausted, evaluationSeconds } =
+    CAMPAIGN_FAMILIES;
   header(matches, "counter");
   for (const [id, t] of rows) out += `${matches.name}{campaign_id="${id}"} ${t?.matches ?? 0}\n`;
+  header(triggers, "counter");
+  for (const [id, t] of rows) out += `${triggers.name}{campaign_id="${id}"} ${t?.triggers ?? 0}\n`;
+  header(capped, "counter");
+  for (const [id, t] of rows) {
+    out += `${capped.name}{campaign_id="${id}",cap="campaign"} ${t?.cappedByCampaign ?? 0}\n`;
+    out += `${capped.name}{campaign_id="${id}",cap="global"} ${t?.cappedByGlobal ?? 0}\n`;
+  }
+  header(heldOut, "counter");
+  for (const [id, t] of rows) out += `${heldOut.name}{campaign_id="${id}"} ${t?.heldOut ?? 0}\n`;
+  header(expired, "counter");
+  for (const [id, t] of rows) out += `${expired.name}{campaign_id="${id}"} ${t?.expired ?? 0}\n`;
 
   header(errors, "counter");
   for (const [id, t] of rows) {

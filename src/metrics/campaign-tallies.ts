@@ -2,6 +2,7 @@
 // prom-client hashes the label set on every inc/observe, which would cost more than the rest of the outcome's
 // handling on the main thread. The registry reads these tallies when it is scraped.
 import { FAILED_KINDS, type FilterOutcomeKind, type Outcome } from "../evaluation/outcome.js";
+import type { Delivery } from "../rules/decide.js";
 
 /**
  * Outcome kinds counted as errors of a campaign: the failed calls, but out-of-fuel (it has its own counter) and
@@ -29,6 +30,12 @@ const ERROR_INDEX: Partial<Record<FilterOutcomeKind, number>> = Object.fromEntri
 
 export class CampaignTally {
   matches = 0;
+  /** What the delivery rules made of the matches (every match triggers for a campaign without rules). */
+  triggers = 0;
+  cappedByCampaign = 0;
+  cappedByGlobal = 0;
+  heldOut = 0;
+  expired = 0;
   fuelExhausted = 0;
   /** Indexed like ERROR_KINDS. */
   readonly errors = new Float64Array(ERROR_KINDS.length);
@@ -41,15 +48,30 @@ export class CampaignTally {
 export class CampaignTallies {
   readonly #byId = new Map<number, CampaignTally>();
 
-  /** Counts one outcome of campaign `campaignId`; skipped outcomes (no filter call) count nowhere. */
-  record(campaignId: number, outcome: Outcome): void {
-    const kind = outcome.kind;
-    if (kind === "skipped") return;
+  #tally(campaignId: number): CampaignTally {
     let tally = this.#byId.get(campaignId);
     if (tally === undefined) {
       tally = new CampaignTally();
       this.#byId.set(campaignId, tally);
     }
+    return tally;
+  }
+
+  /** Counts what the delivery rules decided for one match. */
+  recordDelivery(campaignId: number, delivery: Delivery): void {
+    const tally = this.#tally(campaignId);
+    if (delivery.kind === "trigger") tally.triggers++;
+    else if (delivery.kind === "held-out") tally.heldOut++;
+    else if (delivery.kind === "expired") tally.expired++;
+    else if (delivery.cap === "campaign") tally.cappedByCampaign++;
+    else tally.cappedByGlobal++;
+  }
+
+  /** Counts one outcome of campaign `campaignId`; skipped outcomes (no filter call) count nowhere. */
+  record(campaignId: number, outcome: Outcome): void {
+    const kind = outcome.kind;
+    if (kind === "skipped") return;
+    const tally = this.#tally(campaignId);
     if (kind === "match") tally.matches++;
     else if (kind === "out-of-fuel") tally.fuelExhausted++;
     else if (kind !== "no-match") {

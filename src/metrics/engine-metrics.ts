@@ -89,6 +89,7 @@ export class EngineMetrics {
       .on("triggered", (n) => (this.#counts.triggers += n))
       .on("deadLetter", () => this.#counts.deadLettered++)
       .on("outcome", (active, outcome) => this.#tallies.record(active.campaign.campaignId, outcome))
+      .on("delivery", (campaignId, delivery) => this.#tallies.recordDelivery(campaignId, delivery))
       .on("evaluations", (counts) => addCounts(this.#pairs, counts))
       .on("committed", (ms) => this.#commitLatency.observe(ms / 1000))
       .on("clientStats", (json) => this.#onStats(json));

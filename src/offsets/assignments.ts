@@ -17,11 +17,14 @@ export interface PartitionOffset {
   readonly offset: number;
 }
 
-export class Assignments {
-  readonly #byPartition = new Map<number, PartitionAssignment>();
+/** Partitions of more than one topic may be held (the events topic and the rules' repartition topic). */
+const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
 
-  get(partition: number): PartitionAssignment | undefined {
-    return this.#byPartition.get(partition);
+export class Assignments {
+  readonly #byPartition = new Map<string, PartitionAssignment>();
+
+  get(topic: string, partition: number): PartitionAssignment | undefined {
+    return this.#byPartition.get(keyOf(topic, partition));
   }
 
   values(): IterableIterator<PartitionAssignment> {
@@ -35,18 +38,19 @@ export class Assignments {
 
   add(topic: string, partition: number): PartitionAssignment {
     const assigned = new PartitionAssignment(topic, partition);
-    this.#byPartition.set(partition, assigned);
+    this.#byPartition.set(keyOf(topic, partition), assigned);
     return assigned;
   }
 
-  revoke(partition: number): void {
-    const assigned = this.#byPartition.get(partition);
+  revoke(topic: string, partition: number): void {
+    const key = keyOf(topic, partition);
+    const assigned = this.#byPartition.get(key);
     if (assigned) assigned.revoked = true;
-    this.#byPartition.delete(partition);
+    this.#byPartition.delete(key);
   }
 
   revokeAll(): void {
-    for (const partition of [...this.#byPartition.keys()]) this.revoke(partition);
+    for (const p of [...this.#byPartition.values()]) this.revoke(p.topic, p.partition);
   }
 
   /** Events taken in and not yet fully processed, over all held partitions. */
@@ -72,6 +76,6 @@ export class Assignments {
   /** Records a commit (null: it failed, so the next committable() offers those partitions again). */
   markCommitted(offsets: readonly PartitionOffset[], failed = false): void {
     for (const o of offsets)
-      this.#byPartition.get(o.partition)?.offsets.markCommitted(failed ? null : o.offset);
+      this.#byPartition.get(keyOf(o.topic, o.partition))?.offsets.markCommitted(failed ? null : o.offset);
   }
 }

@@ -8,8 +8,28 @@ import type { Logger } from "../logging/logger.js";
 import type { PartitionAssignment } from "../offsets/assignments.js";
 import type { RecordOutput } from "../offsets/committer.js";
 import type { Evaluated } from "../pool/wire.js";
+import type { Delivery } from "../rules/decide.js";
 import type { Telemetry } from "../telemetry.js";
 import { triggerHeaderList, triggerValueBytes } from "./trigger.js";
+
+/** Where matches of campaigns with delivery rules go (src/rules/rule-router.ts); absent: every match triggers. */
+export interface RuledMatches {
+  applies(campaign: ActiveCampaign["campaign"]): boolean;
+  /**
+   * Takes the event's matches that have rules; `done(problem)` once their records are written (a problem sends the
+   * event to the dead letters with it as the reason). A promise:
+   * later events of the partition must wait for it (their player's state is not ready yet).
+   */
+  route(
+    p: PartitionAssignment,
+    event: EvaluatedEvent,
+    matched: readonly ActiveCampaign[],
+    done: (refused: string | null) => void,
+  ): void | Promise<void>;
+}
+
+/** A match of a campaign without delivery rules: it triggers. */
+const PLAIN: Delivery = { kind: "trigger", variant: null };
 
 export const DLQ_HEADERS = {
   reason: "rtcrm-dlq-reason",
@@ -27,6 +47,8 @@ export type SourceRecord = Pick<
 /** An evaluated event as the sink needs it: where it came from and the campaigns it was evaluated against. */
 export interface EvaluatedEvent {
   readonly playerKey: string | null;
+  /** The event's created_at as written (delivery rules' max_event_age reads it). */
+  readonly createdAt: unknown;
   readonly campaigns: readonly ActiveCampaign[];
   readonly record: SourceRecord;
 }
@@ -37,8 +59,16 @@ export class TriggerSink {
   readonly #output: RecordOutput;
   readonly #telemetry: Telemetry;
   readonly #log: Logger;
+  readonly #rules: RuledMatches | null;
 
-  constructor(config: Config, output: RecordOutput, telemetry: Telemetry, log: Logger) {
+  constructor(
+    config: Config,
+    output: RecordOutput,
+    telemetry: Telemetry,
+    log: Logger,
+    rules: RuledMatches | null = null,
+  ) {
+    this.#rules = rules;
     this.#triggerTopic = config.trigger_topic;
     this.#deadLetterTopic = config.dead_letter_topic;
     this.#output = output;
@@ -54,7 +84,7 @@ export class TriggerSink {
     p: PartitionAssignment,
     events: readonly EvaluatedEvent[],
     rows: readonly (readonly Evaluated[])[],
-  ): void {
+  ): void | Promise<void> {
     if (p.revoked) return;
     let triggered = 0;
     for (const [i, event] of events.entries()) {
@@ -65,20 +95,50 @@ export class TriggerSink {
         this.#telemetry.publish("outcome", campaign, outcome);
         if (outcome.kind === "match") matched.push(campaign);
       }
-      if (matched.length === 0) p.offsets.done(event.record.offset);
-      else this.#trigger(p, event, matched);
+      if (matched.length === 0) {
+        p.offsets.done(event.record.offset);
+        continue;
+      }
+      const waiting = this.#trigger(p, event, matched);
       triggered += matched.length;
+      // A state partition still restoring: the rest of the batch waits, in order.
+      if (waiting) return this.#resume(waiting, p, events.slice(i + 1), rows.slice(i + 1), triggered);
     }
     if (triggered > 0) this.#telemetry.publish("triggered", triggered);
   }
 
-  #trigger(p: PartitionAssignment, event: EvaluatedEvent, matched: readonly ActiveCampaign[]): void {
+  async #resume(
+    waiting: Promise<void>,
+    p: PartitionAssignment,
+    events: readonly EvaluatedEvent[],
+    rows: readonly (readonly Evaluated[])[],
+    triggered: number,
+  ): Promise<void> {
+    if (triggered > 0) this.#telemetry.publish("triggered", triggered);
+    await waiting;
+    await this.emit(p, events, rows);
+  }
+
+  /** Sends the triggers of `matched` (those with delivery rules through the rules); the event is done after. */
+  #trigger(p: PartitionAssignment, event: EvaluatedEvent, matched: ActiveCampaign[]): void | Promise<void> {
     const { record } = event;
+    const rules = this.#rules;
+    const ruled = rules ? matched.filter((a) => rules.applies(a.campaign)) : [];
+    const plain = ruled.length === 0 ? matched : matched.filter((a) => !ruled.includes(a));
+    let waiting = plain.length + (ruled.length > 0 ? 1 : 0);
+    let refused: string | null = null;
+    const finished = (problem: string | null): void => {
+      refused ??= problem;
+      if (--waiting > 0 || p.revoked) return;
+      // A record Kafka can never take (e.g. over its size limit) sends the event to the dead letters, rather
+      // than holding its partition back for ever.
+      if (refused) this.deadLetter(p, record, refused);
+      else p.offsets.done(record.offset);
+    };
     const source = { topic: p.topic, partition: p.partition, offset: record.offset };
     const value = record.value ?? Buffer.alloc(0);
-    let waiting = matched.length;
-    let refused: string | null = null;
-    for (const active of matched) {
+    for (const active of plain) {
+      this.#telemetry.publish("delivery", active.campaign.campaignId, PLAIN);
       this.#output.send(
         {
           topic: this.#triggerTopic,
@@ -86,16 +146,15 @@ export class TriggerSink {
           value: triggerValueBytes(active.campaign, value),
           headers: triggerHeaderList(source, active.campaign),
         },
-        (error) => {
-          if (error) refused ??= `campaign ${active.campaign.campaignId}: ${errorMessage(error)}`;
-          if (--waiting > 0 || p.revoked) return;
-          // A trigger Kafka can never take (e.g. over its size limit) sends the event to the dead letters,
-          // rather than holding its partition back for ever.
-          if (refused) this.deadLetter(p, record, `a trigger was refused by Kafka (${refused})`);
-          else p.offsets.done(record.offset);
-        },
+        (error) =>
+          finished(
+            error
+              ? `a trigger was refused by Kafka (campaign ${active.campaign.campaignId}: ${errorMessage(error)})`
+              : null,
+          ),
       );
     }
+    if (rules && ruled.length > 0) return rules.route(p, event, ruled, finished);
   }
 
   /** Sends the record as consumed to the dead-letter topic with `reason`; the event is done once it is written. */

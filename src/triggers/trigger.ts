@@ -4,6 +4,7 @@ import * as crypto from "node:crypto";
 export const HEADER_TRIGGER_ID = "rtcrm-trigger-id";
 export const HEADER_CAMPAIGN_ID = "rtcrm-campaign-id";
 export const HEADER_SOURCE = "rtcrm-source";
+export const HEADER_VARIANT = "rtcrm-variant";
 
 export interface SourcePosition {
   readonly topic: string;
@@ -23,19 +24,25 @@ const BOM = [0xef, 0xbb, 0xbf] as const;
 
 /**
  * triggerValue() as bytes, from the event's bytes as consumed: the same text without decoding and encoding the
- * event again. A leading byte-order mark is left out, as the event's decoding drops it.
+ * event again. A leading byte-order mark is left out, as the event's decoding drops it. A campaign's variant
+ * comes last, as `"variant":"A"` (consumers of the seed's two fields read on).
  */
-export function triggerValueBytes(campaign: { readonly json: string }, event: Uint8Array): Buffer {
+export function triggerValueBytes(
+  campaign: { readonly json: string },
+  event: Uint8Array,
+  variant: string | null = null,
+): Buffer {
   let prefix = prefixes.get(campaign);
   if (!prefix) {
     prefix = Buffer.from(`{"campaign":${campaign.json},"event":`);
     prefixes.set(campaign, prefix);
   }
   const body = event[0] === BOM[0] && event[1] === BOM[1] && event[2] === BOM[2] ? event.subarray(3) : event;
-  const out = Buffer.allocUnsafe(prefix.length + body.length + 1);
+  const suffix = variant === null ? SUFFIX : Buffer.from(`,"variant":${JSON.stringify(variant)}}`);
+  const out = Buffer.allocUnsafe(prefix.length + body.length + suffix.length);
   prefix.copy(out, 0);
   out.set(body, prefix.length);
-  SUFFIX.copy(out, prefix.length + body.length);
+  suffix.copy(out, prefix.length + body.length);
   return out;
 }
 
@@ -65,18 +72,22 @@ export function sourceHeader(source: SourcePosition): string {
 export function triggerHeaderList(
   source: SourcePosition,
   campaign: { readonly campaignId: number; readonly versionKey: string },
+  variant: string | null = null,
 ): Record<string, string>[] {
-  return [
+  const headers: Record<string, string>[] = [
     { [HEADER_TRIGGER_ID]: triggerId(source, campaign.versionKey) },
     { [HEADER_CAMPAIGN_ID]: String(campaign.campaignId) },
     { [HEADER_SOURCE]: sourceHeader(source) },
   ];
+  if (variant !== null) headers.push({ [HEADER_VARIANT]: variant });
+  return headers;
 }
 
 /** The same headers as one object (the backtest's records). */
 export function triggerHeaders(
   source: SourcePosition,
   campaign: { readonly campaignId: number; readonly versionKey: string },
+  variant: string | null = null,
 ): Record<string, string> {
-  return Object.assign({}, ...triggerHeaderList(source, campaign)) as Record<string, string>;
+  return Object.assign({}, ...triggerHeaderList(source, campaign, variant)) as Record<string, string>;
 }

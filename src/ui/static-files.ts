@@ -41,7 +41,12 @@ const PAGE_FILES: Record<string, string> = {
   "/": "index.html",
   "/index.html": "index.html",
   "/app.js": "app.js",
+  "/dom.js": "dom.js",
+  "/campaign-form.js": "campaign-form.js",
+  "/campaign-list.js": "campaign-list.js",
+  "/sparkline.js": "sparkline.js",
   "/style.css": "style.css",
+  "/campaigns.css": "campaigns.css",
 };
 
 /** The Ace files the page uses: the editor, the JavaScript and JSON modes, one theme. */

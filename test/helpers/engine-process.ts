@@ -15,6 +15,7 @@ export interface EngineTopics {
   readonly trigger_topic: string;
   readonly dead_letter_topic: string;
   readonly campaign_status_topic: string;
+  readonly holdout_topic: string;
 }
 
 /** Fresh topic names, a group and a compiled-filter directory for one test. */
@@ -26,6 +27,7 @@ export function engineSetup(name: string, overrides: Record<string, unknown> = {
     trigger_topic: `test-${id}-triggers`,
     dead_letter_topic: `test-${id}-dlq`,
     campaign_status_topic: `test-${id}-status`,
+    holdout_topic: `test-${id}-holdouts`,
   };
   const dir = mkdtempSync(join(tmpdir(), "rtcrm-engine-"));
   const config = {
@@ -33,6 +35,7 @@ export function engineSetup(name: string, overrides: Record<string, unknown> = {
     kafka_group_id: `test-${id}-group`,
     ...topics,
     filters_compiled_dir: join(dir, "filters-compiled"),
+    state_dir: join(dir, "state"),
     workers: 1,
     commit_interval_ms: 100,
     log_level: "info",
@@ -55,8 +58,9 @@ export async function createEngineTopics(topics: EngineTopics, eventPartitions =
   ]);
 }
 
-export async function deleteEngineTopics(topics: EngineTopics): Promise<void> {
-  await deleteTopics(Object.values(topics)).catch(() => undefined);
+export async function deleteEngineTopics(topics: EngineTopics, group?: string): Promise<void> {
+  const internal = group === undefined ? [] : [`${group}-rules-repartition`, `${group}-rules-changelog`];
+  await deleteTopics([...Object.values(topics), ...internal]).catch(() => undefined);
 }
 
 export class EngineProcess {
@@ -139,7 +143,7 @@ export async function engineFixture(
   t.after(async () => {
     for (const e of started)
       if (e.child.exitCode === null && e.child.signalCode === null) await e.stop("SIGKILL");
-    await deleteEngineTopics(setup.topics);
+    await deleteEngineTopics(setup.topics, setup.config.kafka_group_id);
   });
   return {
     ...setup,

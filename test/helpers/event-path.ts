@@ -90,7 +90,7 @@ export class TrackingMember {
         }),
       revoke: (partitions) => {
         committer.revoking();
-        for (const tp of partitions) this.assignments.revoke(tp.partition);
+        for (const tp of partitions) this.assignments.revoke(tp.topic, tp.partition);
         this.rebalances.push(...partitions.map((tp) => `-${tp.partition}`));
       },
     });
@@ -110,7 +110,7 @@ export class TrackingMember {
         continue;
       }
       for (const m of records) {
-        const p = this.assignments.get(m.partition);
+        const p = this.assignments.get(m.topic, m.partition);
         if (p?.offsets.track(m.offset)) this.records.push(m);
       }
       if (records.length > 0) for (const w of this.#waiters.splice(0)) w();
@@ -134,7 +134,7 @@ export class TrackingMember {
 
   /** Marks the event at `partition`/`offset` fully processed in the partition's current assignment. */
   done(partition: number, ...offsets: number[]): void {
-    const p = this.assignments.get(partition);
+    const p = this.assignments.get(this.consumer.topic, partition);
     if (!p) throw new Error(`partition ${partition} is not assigned`);
     for (const offset of offsets) p.offsets.done(offset);
   }

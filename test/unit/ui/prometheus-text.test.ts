@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { campaignCounters, parseMetricsText, parseSampleLine } from "../../../src/ui/prometheus-text.js";
+import {
+  campaignCounters,
+  exposedCounts,
+  noCounters,
+  parseMetricsText,
+  parseSampleLine,
+} from "../../../src/ui/prometheus-text.js";
 
 test("sample lines: labels with escapes, values, timestamps; comments and junk are no samples", () => {
   assert.deepEqual(parseSampleLine('rtcrm_campaign_matches_total{campaign_id="4711"} 3'), {
@@ -49,7 +55,54 @@ test("per-campaign counters: matches, errors by kind, fuel; instances added up; 
   ].join("\n");
   const counters = campaignCounters([...parseMetricsText(engineA), ...parseMetricsText(engineB)]);
   assert.deepEqual(Object.fromEntries(counters), {
-    4711: { matches: 5, errors: 4, errorsByKind: { threw: 3, watchdog: 1 }, fuelExhausted: 0 },
-    1: { matches: 5, errors: 0, errorsByKind: {}, fuelExhausted: 7 },
+    4711: { ...noCounters(), matches: 5, errors: 4, errorsByKind: { threw: 3, watchdog: 1 } },
+    1: { ...noCounters(), matches: 5, fuelExhausted: 7 },
   });
+});
+
+test("delivery-rule counters: triggers, capped (campaign and global caps added up), held out, expired", () => {
+  const engineA = [
+    'rtcrm_campaign_matches_total{campaign_id="4711"} 10',
+    'rtcrm_campaign_triggers_total{campaign_id="4711"} 4',
+    'rtcrm_campaign_capped_total{campaign_id="4711",cap="campaign"} 3',
+    'rtcrm_campaign_capped_total{campaign_id="4711",cap="global"} 1',
+    'rtcrm_campaign_held_out_total{campaign_id="4711"} 1',
+    'rtcrm_campaign_expired_total{campaign_id="4711"} 1',
+    'rtcrm_campaign_triggers_total{campaign_id="7"} 2',
+  ].join("\n");
+  const engineB = [
+    'rtcrm_campaign_triggers_total{campaign_id="4711"} 1',
+    'rtcrm_campaign_capped_total{campaign_id="4711",cap="global"} 2',
+    'rtcrm_campaign_held_out_total{campaign_id="7"} 5',
+  ].join("\n");
+  const counters = campaignCounters([...parseMetricsText(engineA), ...parseMetricsText(engineB)]);
+  assert.deepEqual(Object.fromEntries(counters), {
+    4711: {
+      ...noCounters(),
+      matches: 10,
+      triggers: 5,
+      capped: 6,
+      cappedBy: { campaign: 3, global: 3 },
+      heldOut: 1,
+      expired: 1,
+    },
+    7: { ...noCounters(), triggers: 2, heldOut: 5 },
+  });
+});
+
+test("exposed counts: by TYPE line or sample; an engine before delivery rules exposes none of theirs", () => {
+  const before = [
+    "# HELP rtcrm_campaign_matches_total Events a campaign matched",
+    "# TYPE rtcrm_campaign_matches_total counter",
+    'rtcrm_campaign_matches_total{campaign_id="4711"} 2',
+    "# TYPE rtcrm_campaign_errors_total counter",
+    "# HELP rtcrm_campaign_triggers_total a HELP line alone says nothing",
+    "rtcrm_triggers_produced_total 2",
+  ].join("\n");
+  assert.deepEqual([...exposedCounts(before)].sort(), ["errors", "matches"]);
+  const after = [
+    "# TYPE rtcrm_campaign_capped_total counter",
+    'rtcrm_campaign_expired_total{campaign_id="1"} 0',
+  ].join("\n");
+  assert.deepEqual([...exposedCounts(after)].sort(), ["capped", "expired"]);
 });

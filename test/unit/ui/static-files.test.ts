@@ -33,6 +33,18 @@ test("only the page's files and the listed Ace files are served; no path reaches
   assert.match(page.body, /<script type="module" src="\/app.js">/);
   assert.equal((await get("/app.js")).type, "text/javascript; charset=utf-8");
   assert.equal((await get("/style.css")).type, "text/css; charset=utf-8");
+  // Everything the page loads is served: its stylesheets and scripts, and the modules those import in turn.
+  const pending = [...page.body.matchAll(/(?:href|src)="(\/[^"]*)"/g)].map((m) => m[1] ?? "");
+  const loaded = new Set<string>();
+  for (let path = pending.shift(); path !== undefined; path = pending.shift()) {
+    if (loaded.has(path)) continue;
+    loaded.add(path);
+    const file = await get(path);
+    assert.equal(file.status, 200, path);
+    if (path.endsWith(".js") && !path.startsWith("/vendor/"))
+      for (const m of file.body.matchAll(/^import [^;]* from "\.(\/[^"]+)";$/gm)) pending.push(m[1] ?? "");
+  }
+  assert.ok(loaded.has("/sparkline.js") && loaded.has("/campaigns.css"), [...loaded].join(" "));
   const ace = await get("/vendor/ace/ace.js");
   assert.equal(ace.status, 200);
   assert.match(ace.body, /ace/);

@@ -1,0 +1,221 @@
+// The delivery rules on the event path: per state partition (the event's own when events are keyed by player, the
+// repartition topic's otherwise), a player's matches are decided against the player's state in the local store;
+// triggers and holdout records go out, then the new state to the changelog topic. The event is done once that
+// state record is written: in exactly-once mode all of them are in the transaction that commits the event's
+// offset; in at-least-once mode a crash before the state record is written sends the retried event's triggers
+// again (a cap exceeded by retried events at most), never loses one.
+import type { Campaign } from "../campaigns/campaign.js";
+import type { DeliveryRules, FrequencyCap } from "../campaigns/delivery-rules.js";
+import type { Config } from "../config/config.js";
+import { errorMessage } from "../errors.js";
+import type { OutRecord } from "../kafka/acking-producer.js";
+import type { Logger } from "../logging/logger.js";
+import type { RecordOutput } from "../offsets/committer.js";
+import type { Telemetry } from "../telemetry.js";
+import { triggerHeaderList, triggerValueBytes, type SourcePosition } from "../triggers/trigger.js";
+import type { ChangelogRestorer } from "./changelog-restore.js";
+import { decide } from "./decide.js";
+import { decodeState, emptyState, encodeState, expire, isEmpty, type PlayerState } from "./player-state.js";
+import type { PartitionStore, StateStore } from "./state-store.js";
+
+/** The matches of one event that have delivery rules, for one player. */
+export interface RuledMatch {
+  readonly playerId: string;
+  readonly createdMs: number | null;
+  readonly campaigns: readonly Campaign[];
+  readonly source: SourcePosition;
+  /** The event's bytes as consumed. */
+  readonly event: Uint8Array;
+}
+
+/** Called once the match's records are written; `refused` says which Kafka refused for good, if any. */
+export type DeliveryDone = (refused: string | null) => void;
+
+interface StatePartition {
+  readonly store: PartitionStore;
+  ready: Promise<void>;
+  restored: boolean;
+  revoked: boolean;
+}
+
+/** How often state out of every period is looked for, and how many players one look reads at most. */
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_BATCH = 5_000;
+
+export interface DeliveryStageOptions {
+  readonly store: StateStore;
+  readonly restorer: ChangelogRestorer;
+  readonly output: RecordOutput;
+  readonly telemetry: Telemetry;
+  readonly log: Logger;
+  readonly globalCap: FrequencyCap | null;
+  /** A campaign's current rules; undefined once it is gone (its state is then dropped). */
+  readonly rulesOf: (campaignId: number) => DeliveryRules | undefined;
+  readonly clock?: () => number;
+}
+
+export class DeliveryStage {
+  readonly #config: Config;
+  readonly #options: DeliveryStageOptions;
+  readonly #clock: () => number;
+  readonly #partitions = new Map<number, StatePartition>();
+  readonly #sweepTimer: NodeJS.Timeout;
+  readonly #sweepCursor = new Map<number, string>();
+
+  constructor(config: Config, options: DeliveryStageOptions) {
+    this.#config = config;
+    this.#options = options;
+    this.#clock = options.clock ?? Date.now;
+    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
+    this.#sweepTimer.unref();
+  }
+
+  /** Takes state partitions: each is cleared and restored from the changelog before its matches are decided. */
+  assign(partitions: readonly number[]): void {
+    for (const n of partitions) {
+      const part: StatePartition = {
+        store: this.#options.store.partition(n),
+        ready: Promise.resolve(),
+        restored: false,
+        revoked: false,
+      };
+      part.ready = this.#options.restorer.restore(n, part.store, () => part.revoked).then(
+        (result) => {
+          if (!result) return;
+          part.restored = true;
+          this.#options.telemetry.publish("restored", n, result.records, result.ms);
+          this.#options.log.info("delivery-rule state restored", { partition: n, ...result });
+        },
+        (error) => {
+          // Nothing of this partition can be decided without its state: the process stops and its partitions
+          // go to another instance.
+          this.#options.log.error("delivery-rule state not restored", {
+            partition: n,
+            error: errorMessage(error),
+          });
+          this.#options.telemetry.publish("fatal", error as Error);
+        },
+      );
+      this.#partitions.set(n, part);
+    }
+  }
+
+  revoke(partitions: readonly number[]): void {
+    for (const n of partitions) {
+      const part = this.#partitions.get(n);
+      if (part) part.revoked = true;
+      this.#partitions.delete(n);
+    }
+  }
+
+  /**
+   * Decides `match` in state partition `partition` and writes its records; `done` when they are written. Returns
+   * a promise while the partition is still being restored (the caller keeps the partition's order by awaiting it).
+   * Nothing happens for a partition this instance does not hold.
+   */
+  deliver(partition: number, match: RuledMatch, done: DeliveryDone): void | Promise<void> {
+    const part = this.#partitions.get(partition);
+    if (!part) return;
+    if (part.restored) return this.#deliverNow(partition, part, match, done);
+    return part.ready.then(() => {
+      if (!part.revoked && part.restored) this.#deliverNow(partition, part, match, done);
+    });
+  }
+
+  #deliverNow(partition: number, part: StatePartition, match: RuledMatch, done: DeliveryDone): void {
+    const { playerId, campaigns, source, event } = match;
+    const nowMs = this.#clock();
+    const state = this.#stateOf(part, playerId);
+    let { deliveries, changed } = decide(
+      {
+        playerId,
+        nowMs,
+        createdMs: match.createdMs,
+        candidates: campaigns,
+        globalCap: this.#options.globalCap,
+      },
+      state,
+    );
+    changed = expire(state, nowMs, this.#options.rulesOf, this.#options.globalCap) || changed;
+    const records: OutRecord[] = [];
+    for (const [i, campaign] of campaigns.entries()) {
+      const delivery = deliveries[i]!;
+      this.#options.telemetry.publish("delivery", campaign.campaignId, delivery);
+      if (delivery.kind !== "trigger" && delivery.kind !== "held-out") continue;
+      const variant = delivery.kind === "trigger" ? delivery.variant : null;
+      records.push({
+        topic: delivery.kind === "trigger" ? this.#config.trigger_topic : this.#config.holdout_topic,
+        key: playerId,
+        value: triggerValueBytes(campaign, event, variant),
+        headers: triggerHeaderList(source, campaign, variant),
+      });
+    }
+    const stateRecord = changed ? this.#remember(partition, part, playerId, state) : null;
+    let waiting = records.length;
+    let refused: string | null = null;
+    const writeState = (): void => {
+      if (!stateRecord) return done(refused);
+      this.#options.output.send(stateRecord, (error) => {
+        if (error) refused ??= `state of player ${playerId}: ${errorMessage(error)}`;
+        done(refused);
+      });
+    };
+    if (waiting === 0) return writeState();
+    for (const record of records)
+      this.#options.output.send(record, (error) => {
+        if (error) refused ??= `${record.topic}: ${errorMessage(error)}`;
+        if (--waiting === 0) writeState();
+      });
+  }
+
+  #stateOf(part: StatePartition, playerId: string): PlayerState {
+    try {
+      return part.store.get(playerId) ?? emptyState();
+    } catch (error) {
+      // Bytes of another version or damaged: the player starts again, which the log says.
+      this.#options.log.warn("player state unreadable; starting from none", {
+        player: playerId,
+        error: errorMessage(error),
+      });
+      return emptyState();
+    }
+  }
+
+  /** Stores the player's state at once (the next event reads it) and returns its changelog record. */
+  #remember(partition: number, part: StatePartition, playerId: string, state: PlayerState): OutRecord {
+    const bytes = isEmpty(state) ? null : encodeState(state);
+    part.store.put(playerId, bytes);
+    return { topic: this.#config.rules_changelog_topic, partition, key: playerId, value: bytes, headers: [] };
+  }
+
+  /** Drops, a batch of players at a time, state no period needs any more (a tombstone on the changelog). */
+  #sweep(): void {
+    const nowMs = this.#clock();
+    for (const [n, part] of this.#partitions) {
+      if (!part.restored || part.revoked) continue;
+      let read = 0;
+      let last: string | undefined;
+      const from = this.#sweepCursor.get(n);
+      for (const [player, bytes] of part.store.entries(from)) {
+        if (++read > SWEEP_BATCH) break;
+        last = player;
+        let state: PlayerState;
+        try {
+          state = decodeState(bytes);
+        } catch {
+          continue;
+        }
+        if (!expire(state, nowMs, this.#options.rulesOf, this.#options.globalCap)) continue;
+        this.#options.output.send(this.#remember(n, part, player, state), () => {});
+      }
+      if (read > SWEEP_BATCH && last !== undefined) this.#sweepCursor.set(n, last);
+      else this.#sweepCursor.delete(n);
+    }
+  }
+
+  /** Waits for local writes. Idempotent. */
+  async stop(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    for (const part of this.#partitions.values()) await part.store.settled();
+  }
+}

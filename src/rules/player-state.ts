@@ -1,0 +1,161 @@
+// What the delivery rules remember of one player, and its bytes in the store and on the changelog topic. Only what
+// a cap can still need is kept: the last `max` trigger times inside a capped period, the count of a lifetime cap.
+// Times are epoch milliseconds; in bytes each is a varint distance back from the newest, so that a player with one
+// capped campaign takes about 12 bytes.
+import type { DeliveryRules, FrequencyCap } from "../campaigns/delivery-rules.js";
+
+export interface CampaignHistory {
+  /** Deliveries over the campaign's lifetime (a cap without a period); 0 otherwise. */
+  count: number;
+  /** Delivery times inside the cap's period, oldest first, at most the cap's max of them. */
+  times: number[];
+}
+
+export interface PlayerState {
+  readonly campaigns: Map<number, CampaignHistory>;
+  /** Trigger times inside the global cap's period, oldest first. */
+  global: number[];
+}
+
+export function emptyState(): PlayerState {
+  return { campaigns: new Map(), global: [] };
+}
+
+export function isEmpty(state: PlayerState): boolean {
+  return state.campaigns.size === 0 && state.global.length === 0;
+}
+
+/** Keeps the times still inside `cap`'s period at `nowMs`, at most its max (the newest). */
+export function windowed(times: readonly number[], cap: FrequencyCap, nowMs: number): number[] {
+  const since = cap.periodMs === null ? -Infinity : nowMs - cap.periodMs;
+  const kept = times.filter((t) => t > since);
+  return kept.length > cap.max ? kept.slice(kept.length - cap.max) : kept;
+}
+
+/**
+ * Drops what no cap needs any more at `nowMs`: times out of their period, campaigns that are gone or no longer
+ * capped. `rulesOf` gives a campaign's current rules (undefined when it is gone). Returns whether anything changed.
+ */
+export function expire(
+  state: PlayerState,
+  nowMs: number,
+  rulesOf: (campaignId: number) => DeliveryRules | undefined,
+  globalCap: FrequencyCap | null,
+): boolean {
+  let changed = false;
+  for (const [id, history] of state.campaigns) {
+    const cap = rulesOf(id)?.frequencyCap ?? null;
+    if (cap === null) {
+      state.campaigns.delete(id);
+      changed = true;
+      continue;
+    }
+    if (cap.periodMs === null) {
+      if (history.times.length > 0) {
+        history.times = [];
+        changed = true;
+      }
+      if (history.count === 0) state.campaigns.delete(id);
+      continue;
+    }
+    const kept = windowed(history.times, cap, nowMs);
+    if (kept.length !== history.times.length || history.count !== 0) changed = true;
+    history.times = kept;
+    history.count = 0;
+    if (kept.length === 0) state.campaigns.delete(id);
+  }
+  const global = globalCap === null ? [] : windowed(state.global, globalCap, nowMs);
+  if (global.length !== state.global.length) changed = true;
+  state.global = global;
+  return changed;
+}
+
+const VERSION = 1;
+
+class Writer {
+  bytes: number[] = [];
+  uint(n: number): void {
+    // Arithmetic, not bit operations: values go up to 2^53.
+    while (n >= 0x80) {
+      this.bytes.push((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    this.bytes.push(n);
+  }
+  int(n: number): void {
+    this.uint(n < 0 ? -2 * n - 1 : 2 * n);
+  }
+}
+
+class Reader {
+  #at = 0;
+  constructor(readonly bytes: Uint8Array) {}
+  get done(): boolean {
+    return this.#at >= this.bytes.length;
+  }
+  uint(): number {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.bytes[this.#at++];
+      if (b === undefined) throw new RangeError("player state ends in the middle of a number");
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 0x80;
+      if (scale > 2 ** 56) throw new RangeError("player state holds a number out of range");
+    }
+  }
+  int(): number {
+    const z = this.uint();
+    return z % 2 === 1 ? -(z + 1) / 2 : z / 2;
+  }
+}
+
+function newestOf(state: PlayerState): number {
+  let newest = 0;
+  for (const t of state.global) newest = Math.max(newest, t);
+  for (const h of state.campaigns.values()) for (const t of h.times) newest = Math.max(newest, t);
+  return newest;
+}
+
+export function encodeState(state: PlayerState): Buffer {
+  const w = new Writer();
+  const newest = newestOf(state);
+  const times = (list: readonly number[]): void => {
+    w.uint(list.length);
+    for (const t of list) w.uint(newest - t);
+  };
+  w.uint(VERSION);
+  w.uint(newest);
+  times(state.global);
+  w.uint(state.campaigns.size);
+  for (const [id, h] of state.campaigns) {
+    w.int(id);
+    w.uint(h.count);
+    times(h.times);
+  }
+  return Buffer.from(w.bytes);
+}
+
+/** The state in `bytes`; throws RangeError when they are not a player state of this version. */
+export function decodeState(bytes: Uint8Array): PlayerState {
+  const r = new Reader(bytes);
+  const version = r.uint();
+  if (version !== VERSION) throw new RangeError(`player state of unknown version ${version}`);
+  const newest = r.uint();
+  const times = (): number[] => {
+    const n = r.uint();
+    const list: number[] = [];
+    for (let i = 0; i < n; i++) list.push(newest - r.uint());
+    return list;
+  };
+  const global = times();
+  const campaigns = new Map<number, CampaignHistory>();
+  for (let n = r.uint(); n > 0; n--) {
+    const id = r.int();
+    const count = r.uint();
+    campaigns.set(id, { count, times: times() });
+  }
+  if (!r.done) throw new RangeError("player state has bytes after its end");
+  return { campaigns, global };
+}
