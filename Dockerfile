@@ -51,8 +51,9 @@ COPY --from=build /app/wasm/build/rtcrm-engine.wasm wasm/build/rtcrm-engine.wasm
 COPY --from=build /app/src/ui/public/ src/ui/public/
 # The code stays root-owned and read-only to the engine; only the compiled-filter cache is its to write
 # (filters_compiled_dir defaults to filters-compiled/, relative to /app). A volume keeps it across restarts.
-RUN mkdir -p /app/filters-compiled && chown node:node /app/filters-compiled
-VOLUME ["/app/filters-compiled"]
+# The delivery rules' local store (state_dir, state/): a cache of the changelog topic, rebuilt from Kafka when empty.
+RUN mkdir -p /app/filters-compiled /app/state && chown node:node /app/filters-compiled /app/state
+VOLUME ["/app/filters-compiled", "/app/state"]
 USER node
 # /metrics, /healthz and /readyz (config key http_port)
 EXPOSE 9464

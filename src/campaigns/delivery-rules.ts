@@ -91,7 +91,8 @@ export function parseFrequencyCap(value: unknown, name: string, reasons: string[
   }
   const before = reasons.length;
   const extra = Object.keys(value).filter((k) => k !== "max" && k !== "period");
-  if (extra.length > 0) reasons.push(`${name} has unknown field(s) ${extra.join(", ")}; it has max and period`);
+  if (extra.length > 0)
+    reasons.push(`${name} has unknown field(s) ${extra.join(", ")}; it has max and period`);
   const max = value.max;
   if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1)
     reasons.push(`${name}.max must be an integer of at least 1, got ${show(max)}`);
@@ -128,7 +129,9 @@ function parseVariants(value: unknown, reasons: string[]): Variant[] | null {
     if (extra.length > 0) reasons.push(`variants[${i}] has unknown field(s) ${extra.join(", ")}`);
     const { name, weight } = v;
     if (typeof name !== "string" || name.trim() === "" || name.length > MAX_VARIANT_NAME)
-      reasons.push(`variants[${i}].name must be a non-empty string of at most ${MAX_VARIANT_NAME} characters`);
+      reasons.push(
+        `variants[${i}].name must be a non-empty string of at most ${MAX_VARIANT_NAME} characters`,
+      );
     else if (names.has(name)) reasons.push(`variants[${i}].name ${show(name)} is used twice`);
     else names.add(name);
     if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0)
@@ -140,7 +143,8 @@ function parseVariants(value: unknown, reasons: string[]): Variant[] | null {
 
 /** The rules of a campaign record (every field optional); each problem is added to `reasons`. */
 export function parseDeliveryRules(r: Record<string, unknown>, reasons: string[]): DeliveryRules {
-  const present = (field: (typeof RULE_FIELDS)[number]): boolean => r[field] !== undefined && r[field] !== null;
+  const present = (field: (typeof RULE_FIELDS)[number]): boolean =>
+    r[field] !== undefined && r[field] !== null;
   const frequencyCap = present("frequency_cap")
     ? parseFrequencyCap(r.frequency_cap, "frequency_cap", reasons)
     : null;

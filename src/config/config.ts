@@ -52,11 +52,26 @@ export interface LoadedConfig {
 }
 
 export function defaults(): Config {
+  return withGroupNames(schemaDefaults()) as unknown as Config;
+}
+
+/** The schema's defaults as written (names of internal topics still hold "{kafka_group_id}"). */
+function schemaDefaults(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(SCHEMA)) {
     out[key] = spec.type === "map" ? { ...spec.default } : spec.default;
   }
-  return out as unknown as Config;
+  return out;
+}
+
+/** Internal topics belong to one consumer group (another group's engine must never read them): "{kafka_group_id}". */
+function withGroupNames(config: Record<string, unknown>): Record<string, unknown> {
+  for (const key of ["rules_repartition_topic", "rules_changelog_topic"] as const) {
+    const value = config[key];
+    if (typeof value === "string" && typeof config.kafka_group_id === "string")
+      config[key] = value.replaceAll("{kafka_group_id}", config.kafka_group_id);
+  }
+  return config;
 }
 
 function describe(value: unknown): string {
@@ -130,7 +145,7 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
   const env = options.env ?? process.env;
   const problems: string[] = [];
   const warnings: string[] = [];
-  const merged = defaults() as unknown as Record<string, unknown>;
+  const merged = schemaDefaults();
 
   const apply = (source: string, raw: Record<string, unknown>): void => {
     for (const [key, value] of Object.entries(raw)) {
@@ -207,12 +222,7 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     );
   }
 
-  // Internal topics belong to one consumer group: another group's engine must never read them.
-  for (const key of ["rules_repartition_topic", "rules_changelog_topic"] as const) {
-    const value = merged[key];
-    if (typeof value === "string" && typeof merged.kafka_group_id === "string")
-      merged[key] = value.replaceAll("{kafka_group_id}", merged.kafka_group_id);
-  }
+  withGroupNames(merged);
   const globalCap = merged["global_frequency_cap"];
   if (typeof globalCap === "object" && globalCap !== null && Object.keys(globalCap).length > 0)
     parseFrequencyCap(globalCap, "global_frequency_cap", problems);

@@ -91,12 +91,13 @@ export class ChangelogRestorer {
       try {
         for (;;) {
           if (cancelled() || this.#stopped) return null;
+          const states: [string, Buffer | null][] = [];
           for (const m of await consumeBatch(this.#consumer, RESTORE_BATCH)) {
             if (m.key === null || m.key === undefined) continue;
-            const value = m.value && m.value.length > 0 ? m.value : null;
-            store.put(m.key.toString(), value);
-            records++;
+            states.push([m.key.toString(), m.value && m.value.length > 0 ? m.value : null]);
           }
+          store.load(states);
+          records += states.length;
           const position = this.#consumer.position().find((p) => p.partition === partition);
           if (position !== undefined && position.offset >= end) break;
         }

@@ -79,23 +79,25 @@ export class DeliveryStage {
         restored: false,
         revoked: false,
       };
-      part.ready = this.#options.restorer.restore(n, part.store, () => part.revoked).then(
-        (result) => {
-          if (!result) return;
-          part.restored = true;
-          this.#options.telemetry.publish("restored", n, result.records, result.ms);
-          this.#options.log.info("delivery-rule state restored", { partition: n, ...result });
-        },
-        (error) => {
-          // Nothing of this partition can be decided without its state: the process stops and its partitions
-          // go to another instance.
-          this.#options.log.error("delivery-rule state not restored", {
-            partition: n,
-            error: errorMessage(error),
-          });
-          this.#options.telemetry.publish("fatal", error as Error);
-        },
-      );
+      part.ready = this.#options.restorer
+        .restore(n, part.store, () => part.revoked)
+        .then(
+          (result) => {
+            if (!result) return;
+            part.restored = true;
+            this.#options.telemetry.publish("restored", n, result.records, result.ms);
+            this.#options.log.info("delivery-rule state restored", { partition: n, ...result });
+          },
+          (error) => {
+            // Nothing of this partition can be decided without its state: the process stops and its partitions
+            // go to another instance.
+            this.#options.log.error("delivery-rule state not restored", {
+              partition: n,
+              error: errorMessage(error),
+            });
+            this.#options.telemetry.publish("fatal", error as Error);
+          },
+        );
       this.#partitions.set(n, part);
     }
   }
@@ -124,9 +126,11 @@ export class DeliveryStage {
 
   #deliverNow(partition: number, part: StatePartition, match: RuledMatch, done: DeliveryDone): void {
     const { playerId, campaigns, source, event } = match;
-    const nowMs = this.#clock();
+    // The rules' clock is the one the campaign windows use: processing time, or the event's created_at.
+    const nowMs =
+      this.#config.time_basis === "created-at" && match.createdMs !== null ? match.createdMs : this.#clock();
     const state = this.#stateOf(part, playerId);
-    let { deliveries, changed } = decide(
+    const decided = decide(
       {
         playerId,
         nowMs,
@@ -136,7 +140,8 @@ export class DeliveryStage {
       },
       state,
     );
-    changed = expire(state, nowMs, this.#options.rulesOf, this.#options.globalCap) || changed;
+    const { deliveries } = decided;
+    const changed = expire(state, nowMs, this.#options.rulesOf, this.#options.globalCap) || decided.changed;
     const records: OutRecord[] = [];
     for (const [i, campaign] of campaigns.entries()) {
       const delivery = deliveries[i]!;

@@ -82,8 +82,22 @@ class Writer {
     }
     this.bytes.push(n);
   }
+  /**
+   * Zigzag (0, -1, 1, -2, ... as 0, 1, 2, 3, ...), its first 7 bits written apart: 2|n| - 1 of a negative n below
+   * -2^52 is odd and above 2^53, so it has no exact double, while |n| div 64 and |n| mod 64 do.
+   */
   int(n: number): void {
-    this.uint(n < 0 ? -2 * n - 1 : 2 * n);
+    const magnitude = Math.abs(n);
+    const negative = n < 0 ? 1 : 0;
+    let high = Math.floor(magnitude / 64);
+    let low = 2 * (magnitude % 64) - negative;
+    if (low < 0) {
+      low += 0x80;
+      high--;
+    }
+    if (high === 0) return void this.bytes.push(low);
+    this.bytes.push(low | 0x80);
+    this.uint(high);
   }
 }
 
@@ -105,9 +119,16 @@ class Reader {
       if (scale > 2 ** 56) throw new RangeError("player state holds a number out of range");
     }
   }
+  /** Writer.int's number: the zigzag's first 7 bits read apart, so that no step leaves the exact doubles. */
   int(): number {
-    const z = this.uint();
-    return z % 2 === 1 ? -(z + 1) / 2 : z / 2;
+    const first = this.bytes[this.#at++];
+    if (first === undefined) throw new RangeError("player state ends in the middle of a number");
+    const low = first & 0x7f;
+    const high = first < 0x80 ? 0 : this.uint();
+    const negative = low & 1;
+    const magnitude = high * 64 + (low + negative) / 2;
+    if (!Number.isSafeInteger(magnitude)) throw new RangeError("player state holds a number out of range");
+    return negative ? -magnitude : magnitude;
   }
 }
 

@@ -34,25 +34,28 @@ export function candidateRecord(topic: string, partitions: number, match: RuledM
   };
 }
 
-/** Campaign versions read back from candidates, by their JSON; cleared when it grows past this. */
-const CAMPAIGN_CACHE_MAX = 20_000;
-const campaignCache = new Map<string, Campaign | null>();
+/** Campaign lists read back from candidates, by their header's text; cleared when it grows past this. */
+const CAMPAIGN_CACHE_MAX = 10_000;
+const campaignCache = new Map<string, Campaign[] | null>();
 
-function campaignOf(json: string): Campaign | null {
-  let campaign = campaignCache.get(json);
-  if (campaign === undefined) {
-    let parsed: unknown;
+/** The campaigns of an rtcrm-campaigns header (a JSON list of campaign records); null when it is not one. */
+function campaignsOf(text: string): Campaign[] | null {
+  let campaigns = campaignCache.get(text);
+  if (campaigns === undefined) {
+    campaigns = null;
     try {
-      parsed = JSON.parse(json);
+      const list = JSON.parse(text) as unknown;
+      if (Array.isArray(list)) {
+        const parsed = list.map((record) => parseCampaign(record));
+        campaigns = parsed.every((p) => p.ok) ? parsed.map((p) => p.campaign) : null;
+      }
     } catch {
-      parsed = null;
+      campaigns = null;
     }
-    const result = parseCampaign(parsed);
-    campaign = result.ok ? result.campaign : null;
     if (campaignCache.size >= CAMPAIGN_CACHE_MAX) campaignCache.clear();
-    campaignCache.set(json, campaign);
+    campaignCache.set(text, campaigns);
   }
-  return campaign;
+  return campaigns;
 }
 
 function headerText(m: ConsumedRecord, name: string): string | undefined {
@@ -70,19 +73,11 @@ export function readCandidate(m: ConsumedRecord): { match: RuledMatch } | { reas
   const created = headerText(m, HEADER_CREATED_MS);
   const campaignsText = headerText(m, HEADER_CAMPAIGNS);
   if (playerId === undefined || !source || source.length < 3 || created === undefined || !campaignsText)
-    return { reason: "not a repartitioned match: rtcrm-player/-source/-created-ms/-campaigns headers missing" };
-  let texts: unknown[];
-  try {
-    texts = (JSON.parse(campaignsText) as unknown[]).map((c) => JSON.stringify(c));
-  } catch {
-    return { reason: "rtcrm-campaigns header is not a JSON list" };
-  }
-  const campaigns: Campaign[] = [];
-  for (const text of texts) {
-    const c = typeof text === "string" ? campaignOf(text) : null;
-    if (!c) return { reason: "rtcrm-campaigns header holds an invalid campaign" };
-    campaigns.push(c);
-  }
+    return {
+      reason: "not a repartitioned match: rtcrm-player/-source/-created-ms/-campaigns headers missing",
+    };
+  const campaigns = campaignsOf(campaignsText);
+  if (!campaigns) return { reason: "rtcrm-campaigns header is not a list of valid campaigns" };
   const offset = Number(source[source.length - 1]);
   const partition = Number(source[source.length - 2]);
   return {

@@ -33,10 +33,15 @@ const playerCampaign = (r: Received): string => `${r.key}/${campaignOf(r)}`;
 for (const keyed of [false, true]) {
   const path = keyed ? "events keyed by player" : "unkeyed events, repartitioned by player";
   test(`${path}: once per player, N per period, expiry and variants; the rest as before`, async (t) => {
-    const { topics, start } = await engineFixture(t, keyed ? "rules-keyed" : "rules-unkeyed", {
-      events_keyed_by_player: keyed,
-      new_topic_partitions: 3,
-    }, 3);
+    const { topics, start } = await engineFixture(
+      t,
+      keyed ? "rules-keyed" : "rules-unkeyed",
+      {
+        events_keyed_by_player: keyed,
+        new_topic_partitions: 3,
+      },
+      3,
+    );
     await produce(topics.campaign_topic, [
       { key: "1", value: JSON.stringify(campaign(1, LOSS, { frequency_cap: { max: 1 } })) },
       {
