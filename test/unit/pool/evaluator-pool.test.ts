@@ -24,7 +24,13 @@ import { filterRef } from "../../helpers/filter-ref.js";
 const engine = loadEngineModule();
 const compiler = new FilterCompiler(engine, join(mkdtempSync(join(tmpdir(), "rtcrm-pool-")), "fc"));
 
-function ref(id: number, filter: string, fuel = 1_000_000, over: Record<string, unknown> = {}): FilterRef {
+function ref(
+  id: number,
+  filter: string,
+  fuel = 1_000_000,
+  over: Record<string, unknown> = {},
+  deadlineMs = 1_000,
+): FilterRef {
   const parsed = parseCampaign({
     campaign_id: id,
     enabled: true,
@@ -37,7 +43,7 @@ function ref(id: number, filter: string, fuel = 1_000_000, over: Record<string, 
   return filterRef(parsed.campaign, compiler.compileSync(filter), {
     fuel,
     memoryBytes: 8 << 20,
-    deadlineMs: 1_000,
+    deadlineMs,
   });
 }
 
@@ -508,13 +514,17 @@ test("a worker that dies during a batch is replaced and the batch is evaluated a
 });
 
 test("a stuck batch is stopped by the watchdog: the pair at fault gets 'watchdog', the rest their answers", async (t) => {
-  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 300 });
+  // The watchdog of a replaced worker's first batch includes the new worker's start-up (loading the engine
+  // module), which took over 300 ms on this 2-core machine under load: 2 s keeps the other pairs' answers theirs.
+  const pool = new EvaluatorPool({ engine, workers: 1, watchdogMs: 2_000 });
   t.after(() => pool.close());
-  // Fuel so large it cannot stop the loop before the watchdog does.
+  // Fuel and a call deadline so large they cannot stop the loop before the watchdog does.
   const stuck = ref(
     1,
     "function(e) { if (e.data.result === 'stuck') { while (true) {} } return true }",
     1e12,
+    {},
+    60_000,
   );
   // A sandbox filter too: its answers after the restart come from the new worker's sandbox.
   const fine = ref(2, resultIs("loss"));
