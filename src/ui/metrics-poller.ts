@@ -117,8 +117,17 @@ export class MetricsPoller {
   readonly #rate: TriggerRate;
 
   constructor(options: MetricsPollerOptions) {
-    this.#options = { intervalMs: 2_000, timeoutMs: 2_000, rateBucketMs: 60_000, rateBuckets: 30, ...options };
-    this.#rate = new TriggerRate({ bucketMs: this.#options.rateBucketMs, buckets: this.#options.rateBuckets });
+    this.#options = {
+      intervalMs: 2_000,
+      timeoutMs: 2_000,
+      rateBucketMs: 60_000,
+      rateBuckets: 30,
+      ...options,
+    };
+    this.#rate = new TriggerRate({
+      bucketMs: this.#options.rateBucketMs,
+      buckets: this.#options.rateBuckets,
+    });
     this.#state = {
       available: false,
       urls: options.urls,

@@ -534,7 +534,12 @@ test("web UI server API: checks before writing, refuses foreign pages, pushes ch
     (e) => e.event === "kafka" && (e.data as { connected: boolean }).connected,
   );
   // No engine answers on the metrics URL: the page is told why, not shown zeros.
-  type Metrics = { available: boolean; problem: string };
+  type Metrics = {
+    available: boolean;
+    problem: string;
+    exposed: string[];
+    triggerRate: { observed: number };
+  };
   let metrics: Metrics | undefined;
   for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; await sleep(100)) {
     metrics = (await call("GET", "/api/state")).body.metrics as Metrics;
@@ -542,6 +547,9 @@ test("web UI server API: checks before writing, refuses foreign pages, pushes ch
   }
   assert.equal(metrics?.available, false);
   assert.match(metrics?.problem ?? "", /connection refused/);
+  // Nothing read, so no count is claimed (the page shows "–") and the chart has no point yet.
+  assert.deepEqual(metrics?.exposed, []);
+  assert.equal(metrics?.triggerRate.observed, 0);
 
   const good = exampleCampaign(Date.now());
   const bad = {
@@ -561,6 +569,26 @@ test("web UI server API: checks before writing, refuses foreign pages, pushes ch
     ],
   );
   assert.equal((await call("POST", "/api/check", "{ not json")).body.ok, false);
+  // Delivery rules are checked by the engine's own validation: every bad value with its reason.
+  const badRules = await call("POST", "/api/check", {
+    ...good,
+    frequency_cap: { max: -1, period: "1 day" },
+    holdout_percent: 101,
+    variants: [{ name: "A", weight: 0 }],
+    max_event_age: "10 minutes",
+    priority: 1.5,
+  });
+  assert.deepEqual(
+    badRules.body.problems?.map((p) => [p.where, /^[a-z_]+/.exec(p.message)?.[0]]),
+    [
+      ["campaign", "frequency_cap"],
+      ["campaign", "frequency_cap"],
+      ["campaign", "holdout_percent"],
+      ["campaign", "variants"],
+      ["campaign", "max_event_age"],
+      ["campaign", "priority"],
+    ],
+  );
   // The filter runs once on an example event under the engine's limits: one that never returns is refused.
   const looping = await call("POST", "/api/check", { ...good, filter: "function(e) { for (;;) {} }" });
   assert.equal(looping.body.ok, false);

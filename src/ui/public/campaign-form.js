@@ -153,7 +153,11 @@ export function setUpCampaignForm(filterEditor) {
     const result = $("campaign-result");
     const problems = await checkCampaign();
     if (problems.length > 0) {
-      setResult(result, "error", `Not sent: fix the ${problems.length === 1 ? "problem" : "problems"} above.`);
+      setResult(
+        result,
+        "error",
+        `Not sent: fix the ${problems.length === 1 ? "problem" : "problems"} above.`,
+      );
       return;
     }
     const campaign = campaignFromForm(filterEditor);

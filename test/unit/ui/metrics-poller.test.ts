@@ -2,7 +2,12 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { MetricsPoller, combineReadings, readInstances, type MetricsState } from "../../../src/ui/metrics-poller.js";
+import {
+  MetricsPoller,
+  combineReadings,
+  readInstances,
+  type MetricsState,
+} from "../../../src/ui/metrics-poller.js";
 import { noCounters } from "../../../src/ui/prometheus-text.js";
 import { TriggerRate } from "../../../src/ui/trigger-rate.js";
 
@@ -61,7 +66,7 @@ test("the poller: triggers per bucket from successive polls, pushed to the page 
   assert.equal(poller.state.triggerRate.observed, 0);
   poller.start();
   const until = async (what: string, ok: (s: MetricsState) => boolean): Promise<MetricsState> => {
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
       if (ok(poller.state)) return poller.state;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

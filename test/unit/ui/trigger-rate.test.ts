@@ -26,11 +26,25 @@ test("per minute: the increase between readings lands in the minute of the later
 test("a campaign an engine did not list before counts from 0; a lower total is a restarted engine", () => {
   const rate = new TriggerRate({ bucketMs: MIN, buckets: 5 });
   rate.observe("a", T0, totals([[1, 5]]));
-  rate.observe("a", T0 + 1_000, totals([[1, 5], [2, 3]]));
+  rate.observe(
+    "a",
+    T0 + 1_000,
+    totals([
+      [1, 5],
+      [2, 3],
+    ]),
+  );
   // Restarted: 1 counted since the restart, all of it new.
   rate.observe("a", T0 + MIN, totals([[1, 1]]));
   // Campaign 2 is back after the restart with 2: counted from 0 again.
-  rate.observe("a", T0 + MIN + 1_000, totals([[1, 1], [2, 2]]));
+  rate.observe(
+    "a",
+    T0 + MIN + 1_000,
+    totals([
+      [1, 1],
+      [2, 2],
+    ]),
+  );
   assert.deepEqual(rate.series(T0 + MIN + 2_000).campaigns, { 1: [0, 1], 2: [3, 2] });
 });
 
@@ -48,9 +62,30 @@ test("several engines: each its own baseline and increases, added up; an engine 
 
 test("the window: at most `buckets` points, older increases dropped, and campaigns with none left go", () => {
   const rate = new TriggerRate({ bucketMs: MIN, buckets: 3 });
-  rate.observe("a", T0, totals([[1, 0], [2, 0]]));
-  rate.observe("a", T0 + 1_000, totals([[1, 1], [2, 5]]));
-  rate.observe("a", T0 + 3 * MIN, totals([[1, 2], [2, 5]]));
+  rate.observe(
+    "a",
+    T0,
+    totals([
+      [1, 0],
+      [2, 0],
+    ]),
+  );
+  rate.observe(
+    "a",
+    T0 + 1_000,
+    totals([
+      [1, 1],
+      [2, 5],
+    ]),
+  );
+  rate.observe(
+    "a",
+    T0 + 3 * MIN,
+    totals([
+      [1, 2],
+      [2, 5],
+    ]),
+  );
   const s = rate.series(T0 + 3 * MIN);
   assert.equal(s.observed, 3);
   assert.deepEqual(s.campaigns, { 1: [0, 0, 1] });
