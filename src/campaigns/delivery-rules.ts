@@ -83,6 +83,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Largest max of a cap with a period: the state keeps the last max trigger times of each player. */
+const MAX_PERIODIC_CAP = 1_000;
+
 /** `{"max": N, "period": "PT24H"}` (period optional); `name` prefixes the reasons. */
 export function parseFrequencyCap(value: unknown, name: string, reasons: string[]): FrequencyCap | null {
   if (!isObject(value)) {
@@ -102,6 +105,10 @@ export function parseFrequencyCap(value: unknown, name: string, reasons: string[
     periodMs = typeof period === "string" ? parseDuration(period) : null;
     if (periodMs === null) reasons.push(`${name}.period must be ${DURATION_HINT}, got ${show(period)}`);
   }
+  if (periodMs !== null && typeof max === "number" && max > MAX_PERIODIC_CAP)
+    reasons.push(
+      `${name}.max must be at most ${MAX_PERIODIC_CAP} with a period (each player keeps that many trigger times), got ${max}`,
+    );
   if (reasons.length > before) return null;
   return { max: max as number, periodMs, period: periodMs === null ? null : (period as string) };
 }

@@ -1,7 +1,7 @@
 // `rtcrm backtest --campaigns FILE --events FILE.jsonl [--triggers] [--json]`.
 import { existsSync } from "node:fs";
 import { setImmediate as eventLoopTurn } from "node:timers/promises";
-import { fuelFor } from "../config/config.js";
+import { fuelFor, globalFrequencyCap } from "../config/config.js";
 import { FAILED_KINDS } from "../evaluation/outcome.js";
 import { Backtest, triggerRecordLine, type BacktestReport, type Tallied } from "./backtest.js";
 import { EXIT, signalExit, UsageError } from "./args.js";
@@ -34,6 +34,7 @@ export async function backtest(ctx: Context): Promise<number> {
       fuelFor: (id) => fuelFor(config, id),
       memoryBytes: config.memory_limit_bytes,
       deadlineMs: config.call_deadline_ms,
+      globalCap: globalFrequencyCap(config),
       sourceTopic:
         typeof ctx.values["source-topic"] === "string" ? ctx.values["source-topic"] : config.event_topic,
     },
@@ -111,6 +112,8 @@ function summary(report: BacktestReport, eventsName: string, interruptedBy?: str
   const { read, malformed, evaluated, triggers } = report.events;
   const sum = (o: Partial<Record<Tallied, number>>, kinds: readonly Tallied[]) =>
     kinds.reduce((n, k) => n + (o[k] ?? 0), 0);
+  // The rules' columns only when rules apply to a campaign: without any, the table is as it always was.
+  const ruled = report.campaigns.some((c) => c.rules_apply);
   const rows = report.campaigns.map((c) => [
     c.campaign_id,
     c.game,
@@ -120,6 +123,7 @@ function summary(report: BacktestReport, eventsName: string, interruptedBy?: str
     c.matches,
     c.outcomes["no-match"] ?? 0,
     sum(c.outcomes, PROBLEMS),
+    ...(ruled ? [c.triggers, c.capped.campaign, c.capped.global, c.held_out, c.expired] : []),
   ]);
   let out =
     (interruptedBy === undefined
@@ -131,15 +135,36 @@ function summary(report: BacktestReport, eventsName: string, interruptedBy?: str
   if (malformed > report.malformed.length) out += `  … and ${malformed - report.malformed.length} more\n`;
   if (rows.length === 0) return `${out}no valid campaign to evaluate\n`;
   const problems = report.campaigns.filter((c) => sum(c.outcomes, PROBLEMS) > 0);
+  if (ruled) out += rulesLine(report);
   out +=
     "\n" +
     table(
-      ["CAMPAIGN", "GAME", "EVENT_NAME", "EVENTS", "OUT_OF_WINDOW", "MATCHES", "NO_MATCH", "FAILED"],
+      [
+        ...["CAMPAIGN", "GAME", "EVENT_NAME", "EVENTS", "OUT_OF_WINDOW", "MATCHES", "NO_MATCH", "FAILED"],
+        ...(ruled ? ["TRIGGERS", "CAPPED", "CAPPED_GLOBAL", "HELD_OUT", "EXPIRED"] : []),
+      ],
       rows,
     );
   for (const c of problems) {
     const detail = PROBLEMS.filter((k) => c.outcomes[k]).map((k) => `${k} ${c.outcomes[k]}`);
     out += `campaign ${c.campaign_id}: filter failed on ${detail.join(", ")} (no match, as in the engine)\n`;
   }
+  const withoutPlayer = report.delivery_rules.events_without_player;
+  if (withoutPlayer > 0) {
+    const ids = report.campaigns.filter((c) => c.no_player > 0).map((c) => c.campaign_id);
+    out +=
+      `${withoutPlayer} events without a player_id matched campaigns with delivery rules (${ids.join(", ")}): ` +
+      "those matches trigger nothing (the engine sends such events to the dead-letter topic)\n";
+  }
   return out;
+}
+
+/** How the delivery rules were applied, above the table that shows what they did. */
+function rulesLine(report: BacktestReport): string {
+  const cap = report.delivery_rules.global_frequency_cap;
+  const global =
+    cap === null
+      ? "no global_frequency_cap"
+      : `global_frequency_cap: at most ${cap.max} triggers per player ${cap.period === null ? "in all" : `per ${cap.period}`}`;
+  return `delivery rules applied from empty state, at each event's created_at; ${global}\n`;
 }

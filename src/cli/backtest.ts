@@ -2,7 +2,10 @@
 // validation, the filter compiler, the QuickJS sandbox with the same limits, the field projection and the pure
 // rules, and each event's created_at as the clock (time_basis "created-at"). A record's offset is its index
 // in the input, so written in order to partition 0 of `sourceTopic`, the engine gives the same trigger ids.
+// The delivery rules (caps, holdouts, variants, expiry, the global cap) are decided by the engine's decide(), from
+// empty state, with every player's state in memory.
 import { parseCampaign, parseInstant, type Campaign } from "../campaigns/campaign.js";
+import { hasRules, type FrequencyCap } from "../campaigns/delivery-rules.js";
 import type { CompiledFilter, FilterCompiler } from "../compile/filter-compiler.js";
 import { evaluateCampaign, evaluationInstant } from "../evaluation/evaluate.js";
 import type { FilterOutcomeKind, SkipReason } from "../evaluation/outcome.js";
@@ -10,7 +13,9 @@ import { decodeEvent } from "../events/decode.js";
 import { EventView } from "../pool/event-view.js";
 import { loadEngineModule } from "../sandbox/engine-module.js";
 import { Sandbox } from "../sandbox/sandbox.js";
-import { triggerHeaders, triggerValue } from "../triggers/trigger.js";
+import { decide, type Delivery } from "../rules/decide.js";
+import { emptyState, expire, isEmpty, type PlayerState } from "../rules/player-state.js";
+import { triggerHeaders, triggerValueBytes } from "../triggers/trigger.js";
 import { checkCampaignRecord, compilerFor, problemText } from "../client/check-campaign.js";
 
 export interface BacktestOptions {
@@ -25,6 +30,8 @@ export interface BacktestOptions {
   readonly compiler?: FilterCompiler;
   /** How many malformed events the report lists (all are counted). */
   readonly listMalformed?: number;
+  /** The engine's global_frequency_cap; none when absent. */
+  readonly globalCap?: FrequencyCap | null;
 }
 
 export interface CampaignInput {
@@ -51,6 +58,15 @@ export interface CampaignTally {
   matches: number;
   /** Every outcome, matches included: skipped ones by reason (not-started, ended, disabled), filter ones by kind. */
   readonly outcomes: Partial<Record<Tallied, number>>;
+  /** Whether its matches go through the delivery rules: a rule of its own, or the global cap. */
+  readonly rules_apply: boolean;
+  /** What the delivery rules made of the matches (all trigger for a campaign they do not apply to). */
+  triggers: number;
+  readonly capped: { campaign: number; global: number };
+  held_out: number;
+  expired: number;
+  /** Matches on events without a player_id, which the rules cannot decide: the engine dead-letters such events. */
+  no_player: number;
 }
 
 export interface BacktestReport {
@@ -59,6 +75,12 @@ export interface BacktestReport {
   readonly malformed: { line: number; reason: string }[];
   readonly campaigns: CampaignTally[];
   readonly rejected: { line: number; campaign_id: number | null; reasons: string[] }[];
+  readonly delivery_rules: {
+    /** The engine's global_frequency_cap as applied, null when none. */
+    readonly global_frequency_cap: { max: number; period: string | null } | null;
+    /** Events with matches of campaigns the rules apply to but no player_id (the engine dead-letters them). */
+    events_without_player: number;
+  };
 }
 
 interface Loaded {
@@ -66,6 +88,9 @@ interface Loaded {
   readonly filter: CompiledFilter;
   readonly tally: CampaignTally;
 }
+
+/** A match of a campaign the rules do not apply to: it triggers. */
+const PLAIN: Delivery = { kind: "trigger", variant: null };
 
 export class Backtest {
   readonly #options: BacktestOptions;
@@ -76,9 +101,15 @@ export class Backtest {
   readonly #malformed: BacktestReport["malformed"] = [];
   readonly #counts = { read: 0, malformed: 0, evaluated: 0, triggers: 0 };
   #offset = 0;
+  readonly #globalCap: FrequencyCap | null;
+  /** Each player's rule state, from empty; a player whose state empties again is forgotten. */
+  readonly #players = new Map<string, PlayerState>();
+  readonly #rulesOf = new Map<number, Campaign["rules"]>();
+  #withoutPlayer = 0;
 
   constructor(campaigns: readonly CampaignInput[], options: BacktestOptions) {
     this.#options = options;
+    this.#globalCap = options.globalCap ?? null;
     const engine = loadEngineModule();
     this.#sandbox = new Sandbox(engine);
     const compiler = options.compiler ?? compilerFor();
@@ -111,6 +142,12 @@ export class Backtest {
         candidates: 0,
         matches: 0,
         outcomes: {},
+        rules_apply: this.#globalCap !== null || hasRules(campaign.rules),
+        triggers: 0,
+        capped: { campaign: 0, global: 0 },
+        held_out: 0,
+        expired: 0,
+        no_player: 0,
       };
       const loaded = this.#sandbox.load(campaign.versionKey, filter.module);
       if (!loaded.ok) {
@@ -118,6 +155,7 @@ export class Backtest {
         continue;
       }
       this.#tallies.push(tally);
+      this.#rulesOf.set(campaign.campaignId, campaign.rules);
       const key = `${campaign.game}\u0000${campaign.eventName}`;
       this.#routes.set(key, [...(this.#routes.get(key) ?? []), { campaign, filter, tally }]);
     }
@@ -132,7 +170,8 @@ export class Backtest {
   feed(text: string, line: number): TriggerRecord[] {
     const offset = this.#offset++;
     this.#counts.read++;
-    const decoded = decodeEvent(Buffer.from(text, "utf8"));
+    const bytes = Buffer.from(text, "utf8");
+    const decoded = decodeEvent(bytes);
     const nowMs = decoded.ok
       ? evaluationInstant("created-at", { created_at: decoded.event.createdAt }, 0, parseInstant)
       : null;
@@ -157,8 +196,9 @@ export class Backtest {
       partition: this.#options.sourcePartition ?? 0,
       offset,
     };
-    const triggers: TriggerRecord[] = [];
-    for (const { campaign, filter, tally } of candidates) {
+    const matched: Loaded[] = [];
+    for (const loaded of candidates) {
+      const { campaign, filter, tally } = loaded;
       tally.candidates++;
       const outcome = evaluateCampaign(campaign, head, nowMs, () =>
         this.#sandbox.evaluate(campaign.versionKey, view.for(filter), {
@@ -171,14 +211,60 @@ export class Backtest {
       tally.outcomes[kind] = (tally.outcomes[kind] ?? 0) + 1;
       if (outcome.kind !== "match") continue;
       tally.matches++;
+      matched.push(loaded);
+    }
+    if (matched.length === 0) return [];
+    const deliveries = this.#deliveries(matched, event.playerKey, nowMs);
+    const triggers: TriggerRecord[] = [];
+    for (const [i, { campaign, tally }] of matched.entries()) {
+      const delivery = deliveries[i];
+      if (delivery === undefined) {
+        tally.no_player++;
+        continue;
+      }
+      count(tally, delivery);
+      if (delivery.kind !== "trigger") continue;
       this.#counts.triggers++;
       triggers.push({
         key: event.playerKey,
-        headers: triggerHeaders(source, campaign),
-        value: triggerValue(campaign.json, event.json),
+        headers: triggerHeaders(source, campaign, delivery.variant),
+        value: triggerValueBytes(campaign, bytes, delivery.variant).toString("utf8"),
       });
     }
     return triggers;
+  }
+
+  /**
+   * What becomes of each match, as in the engine: a match the rules do not apply to triggers; the others are
+   * decided together for the player, at the event's created_at (the clock). Undefined for a ruled match of an
+   * event without a player_id: the engine sends such an event to the dead letters.
+   */
+  #deliveries(matched: readonly Loaded[], playerId: string | null, nowMs: number): (Delivery | undefined)[] {
+    const ruled = matched.filter((m) => m.tally.rules_apply);
+    const out: (Delivery | undefined)[] = matched.map((m) => (m.tally.rules_apply ? undefined : PLAIN));
+    if (ruled.length === 0) return out;
+    if (playerId === null) {
+      this.#withoutPlayer++;
+      return out;
+    }
+    const state = this.#players.get(playerId) ?? emptyState();
+    const { deliveries } = decide(
+      {
+        playerId,
+        nowMs,
+        createdMs: nowMs,
+        candidates: ruled.map((m) => m.campaign),
+        globalCap: this.#globalCap,
+      },
+      state,
+    );
+    // As the engine's store: what no cap needs any more is dropped, so memory follows the players within a period.
+    expire(state, nowMs, (id) => this.#rulesOf.get(id), this.#globalCap);
+    if (isEmpty(state)) this.#players.delete(playerId);
+    else this.#players.set(playerId, state);
+    let next = 0;
+    for (const [i, m] of matched.entries()) if (m.tally.rules_apply) out[i] = deliveries[next++];
+    return out;
   }
 
   report(): BacktestReport {
@@ -186,10 +272,22 @@ export class Backtest {
       time_basis: "created-at",
       events: { ...this.#counts },
       malformed: [...this.#malformed],
-      campaigns: this.#tallies.map((t) => ({ ...t, outcomes: { ...t.outcomes } })),
+      campaigns: this.#tallies.map((t) => ({ ...t, outcomes: { ...t.outcomes }, capped: { ...t.capped } })),
       rejected: [...this.#rejected],
+      delivery_rules: {
+        global_frequency_cap:
+          this.#globalCap === null ? null : { max: this.#globalCap.max, period: this.#globalCap.period },
+        events_without_player: this.#withoutPlayer,
+      },
     };
   }
+}
+
+function count(tally: CampaignTally, delivery: Delivery): void {
+  if (delivery.kind === "trigger") tally.triggers++;
+  else if (delivery.kind === "held-out") tally.held_out++;
+  else if (delivery.kind === "expired") tally.expired++;
+  else tally.capped[delivery.cap]++;
 }
 
 /** A trigger record as one JSON line; the value is embedded as it is, so its bytes stay the engine's. */

@@ -6,6 +6,7 @@ import {
   checkCampaign,
   checkCampaignRecord,
   problemText,
+  rulesText,
   type CheckProblem,
 } from "../client/check-campaign.js";
 import { tail } from "../client/tail.js";
@@ -183,6 +184,8 @@ export async function campaignCheck(ctx: Context): Promise<number> {
   ctx.io.stdout(
     `${name}: campaign ${c.campaignId} (${c.game}/${c.eventName}) is valid; its filter compiles and runs within the limits on an example event\n`,
   );
+  const rules = rulesText(c.rules);
+  if (rules !== null) ctx.io.stdout(`${name}: delivery rules: ${rules}\n`);
   return EXIT.OK;
 }
 

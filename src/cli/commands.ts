@@ -223,7 +223,10 @@ examples:
 compiler, sandbox and limits (fuel_per_evaluation, fuel_overrides, memory_limit_bytes and call_deadline_ms of
 the configuration), and the same rules, taking each event's created_at as the clock (as time_basis
 "created-at"). Prints, per campaign, the events of its game and event name, those outside its date window,
-matches, non-matches and failed filter calls.
+matches, non-matches and failed filter calls. Delivery rules (frequency_cap, holdout_percent, variants,
+max_event_age, priority, and the configuration's global_frequency_cap) apply from empty state, as the engine's:
+the table then also shows per campaign the triggers, the matches capped by the campaign's own cap and by the
+global cap, held out, and expired (none: at each event's created_at no event is old).
 
 Ctrl-C (SIGINT) or SIGTERM stops it: it reads no further event, prints the summary of the events evaluated so
 far to stderr, marked as interrupted, and exits with 130 (SIGINT) or 143 (SIGTERM).
@@ -238,6 +241,7 @@ options:
   --events FILE        the events, JSON Lines
   --triggers           print every trigger as the engine would write it, one JSON line each:
                        {"key":…,"headers":{"rtcrm-trigger-id":…,…},"value":{"campaign":…,"event":…}}
+                       (with "variant":… after "event", and a rtcrm-variant header, for a campaign's variants)
                        (the summary then goes to stderr). The trigger ids equal the engine's when the
                        file's lines were written in order to partition 0 of the events topic.
   --json               print the report (and with --triggers the triggers) as one JSON object

@@ -6,6 +6,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCampaign, type Campaign } from "../campaigns/campaign.js";
+import type { DeliveryRules } from "../campaigns/delivery-rules.js";
 import { FilterCompiler, type CompiledFilter } from "../compile/filter-compiler.js";
 import { defaults, fuelFor, type Config } from "../config/config.js";
 import { CampaignError, FilterError, errorMessage } from "../errors.js";
@@ -186,6 +187,53 @@ export function problemText(problem: CheckProblem): string {
   if (problem.line === undefined) return problem.message;
   const column = problem.column === undefined ? "" : `, column ${problem.column}`;
   return `${problem.message} (line ${problem.line}${column})`;
+}
+
+/**
+ * The delivery rules of a valid campaign in words, for the person who wrote them to confirm how they were read
+ * (a period as a length of time, variant weights as shares); null when the campaign has none.
+ */
+export function rulesText(rules: DeliveryRules): string | null {
+  const parts: string[] = [];
+  const cap = rules.frequencyCap;
+  if (cap !== null) {
+    const times = cap.max === 1 ? "1 trigger" : `${cap.max} triggers`;
+    parts.push(
+      cap.periodMs === null
+        ? `at most ${times} per player over the campaign's lifetime`
+        : `at most ${times} per player within any rolling period of ${lengthText(cap.periodMs)}`,
+    );
+  }
+  if (rules.holdoutPercent > 0) parts.push(`${rules.holdoutPercent} % of players held out (no trigger)`);
+  if (rules.variants !== null) {
+    const total = rules.variants.reduce((n, v) => n + v.weight, 0);
+    const shares = rules.variants.map((v) => `${v.name} ${Math.round((1000 * v.weight) / total) / 10} %`);
+    parts.push(`variants ${shares.join(", ")}`);
+  }
+  if (rules.maxEventAgeMs !== null)
+    parts.push(`an event older than ${lengthText(rules.maxEventAgeMs)} triggers nothing`);
+  if (rules.priority !== 0) parts.push(`priority ${rules.priority} (for the engine's global_frequency_cap)`);
+  return parts.length === 0 ? null : parts.join("; ");
+}
+
+const LENGTHS = [
+  ["week", 604_800_000],
+  ["day", 86_400_000],
+  ["hour", 3_600_000],
+  ["minute", 60_000],
+] as const;
+
+/** 86400000 -> "1 day", 5400000 -> "1 hour 30 minutes", 500 -> "0.5 seconds". */
+function lengthText(ms: number): string {
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of LENGTHS) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n} ${unit}${n === 1 ? "" : "s"}`);
+    rest -= n * size;
+  }
+  if (rest > 0) parts.push(`${rest / 1000} second${rest === 1000 ? "" : "s"}`);
+  return parts.join(" ");
 }
 
 /** Thrown by putCampaign: a CampaignError whose `problems` keep the filter positions. */

@@ -20,6 +20,8 @@ import type { PartitionStore } from "./state-store.js";
 const OFFSET_BEGINNING = -2;
 /** Records asked per consume call while restoring. */
 const RESTORE_BATCH = 10_000;
+/** Times the end of a changelog partition the client does not know yet is asked for, 100 ms apart. */
+const UNKNOWN_PARTITION_ATTEMPTS = 50;
 
 export interface RestoreResult {
   readonly records: number;
@@ -84,7 +86,7 @@ export class ChangelogRestorer {
     this.#connected ??= connectConsumer(this.#consumer, 30_000);
     await this.#connected;
     await store.clear();
-    const end = await highWatermark(this.#consumer, this.#topic, partition, 30_000);
+    const end = await this.#end(partition);
     let records = 0;
     if (end > 0) {
       this.#consumer.assign([{ topic: this.#topic, partition, offset: OFFSET_BEGINNING }]);
@@ -107,6 +109,23 @@ export class ChangelogRestorer {
     }
     await store.settled();
     return { records, ms: Math.round(performance.now() - started) };
+  }
+
+  /**
+   * The end of changelog partition `partition`. The engine may have created the topic moments ago: until the client's
+   * metadata holds it (about 100 ms), the query fails with "Local: Unknown partition", and is asked again.
+   */
+  async #end(partition: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await highWatermark(this.#consumer, this.#topic, partition, 30_000);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code !== rdkafka.CODES.ERRORS.ERR__UNKNOWN_PARTITION || attempt >= UNKNOWN_PARTITION_ATTEMPTS)
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /** Idempotent. */

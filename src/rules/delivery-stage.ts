@@ -36,6 +36,8 @@ interface StatePartition {
   ready: Promise<void>;
   restored: boolean;
   revoked: boolean;
+  /** The latest instant decided at here: the sweep's clock when the rules run on event time. */
+  latestMs: number;
 }
 
 /** How often state out of every period is looked for, and how many players one look reads at most. */
@@ -78,6 +80,7 @@ export class DeliveryStage {
         ready: Promise.resolve(),
         restored: false,
         revoked: false,
+        latestMs: 0,
       };
       part.ready = this.#options.restorer
         .restore(n, part.store, () => part.revoked)
@@ -129,6 +132,7 @@ export class DeliveryStage {
     // The rules' clock is the one the campaign windows use: processing time, or the event's created_at.
     const nowMs =
       this.#config.time_basis === "created-at" && match.createdMs !== null ? match.createdMs : this.#clock();
+    part.latestMs = Math.max(part.latestMs, nowMs);
     const state = this.#stateOf(part, playerId);
     const decided = decide(
       {
@@ -195,9 +199,12 @@ export class DeliveryStage {
 
   /** Drops, a batch of players at a time, state no period needs any more (a tombstone on the changelog). */
   #sweep(): void {
-    const nowMs = this.#clock();
+    const eventTime = this.#config.time_basis === "created-at";
     for (const [n, part] of this.#partitions) {
       if (!part.restored || part.revoked) continue;
+      // On event time, "now" is as far as the partition's events have gone (a replay of history keeps its caps).
+      const nowMs = eventTime ? part.latestMs : this.#clock();
+      if (nowMs === 0) continue;
       let read = 0;
       let last: string | undefined;
       const from = this.#sweepCursor.get(n);

@@ -338,6 +338,129 @@ test("rtcrm backtest on a generated events file gives the same matches and trigg
   assert.equal(deadLetters.length, report.events.malformed);
 });
 
+test("rtcrm backtest with delivery rules gives the engine's triggers, holdouts and dead letters (created-at clock)", async (t) => {
+  // Events keyed by player in one partition: each is done once its player's state is written, so the committed
+  // offset says when the engine has finished; the clock of both is each event's created_at.
+  const { topics, config, configPath, dir, start } = await engineFixture(t, "cli-backtest-rules", {
+    time_basis: "created-at",
+    events_keyed_by_player: true,
+    global_frequency_cap: { max: 4, period: "PT1H" },
+  });
+  // 40 players, an event every 10 s for a bit over 4 hours, some without a player_id, one malformed.
+  const t0 = Date.UTC(2026, 0, 1);
+  const records: { key: string | null; value: string }[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const player = i % 97 === 5 ? null : `player-${(i * 7) % 40}`;
+    const event = {
+      game: "foe",
+      event_name: "fight",
+      ...(player === null ? {} : { player_id: player }),
+      created_at: new Date(t0 + i * 10_000).toISOString(),
+      data: { result: i % 4 === 0 ? "win" : "loss" },
+    };
+    records.push({ key: player, value: JSON.stringify(event) });
+  }
+  records.splice(300, 0, { key: null, value: "not json" });
+  const always = "function(e) { return true }";
+  const loss = "function(e) { return e.getData().get('result') === 'loss' }";
+  const base = { enabled: true, game: "foe", event_name: "fight" };
+  const campaigns = [
+    { ...base, campaign_id: 1, filter: loss, frequency_cap: { max: 1 }, priority: 9 },
+    {
+      ...base,
+      campaign_id: 2,
+      filter: always,
+      frequency_cap: { max: 2, period: "PT30M" },
+      variants: [
+        { name: "A", weight: 1 },
+        { name: "B", weight: 2 },
+      ],
+    },
+    { ...base, campaign_id: 3, filter: loss, holdout_percent: 30, priority: 2 },
+    { ...base, campaign_id: 4, filter: always, max_event_age: "PT1M", priority: 1 },
+    { ...base, campaign_id: 5, filter: loss },
+  ];
+  const eventsFile = join(dir, "events.jsonl");
+  const campaignsFile = join(dir, "campaigns.json");
+  writeFileSync(eventsFile, records.map((r) => r.value).join("\n") + "\n");
+  writeFileSync(campaignsFile, JSON.stringify(campaigns, null, 2));
+
+  const cfg = ["--config", configPath];
+  const offline = await rtcrm([
+    "backtest",
+    "--campaigns",
+    campaignsFile,
+    "--events",
+    eventsFile,
+    "--json",
+    ...cfg,
+  ]);
+  assert.equal(offline.code, 0, offline.stderr);
+  const report = JSON.parse(offline.stdout) as {
+    events: { malformed: number; triggers: number };
+    campaigns: {
+      campaign_id: number;
+      triggers: number;
+      held_out: number;
+      capped: { campaign: number; global: number };
+    }[];
+    delivery_rules: { events_without_player: number };
+  };
+  const total = (f: (c: (typeof report.campaigns)[number]) => number) =>
+    report.campaigns.reduce((n, c) => n + f(c), 0);
+  assert.ok(total((c) => c.held_out) > 0, "some players are held out");
+  assert.ok(total((c) => c.capped.campaign) > 0 && total((c) => c.capped.global) > 0, "both caps bite");
+
+  await start();
+  const put = await rtcrm(["campaign", "put", "--wait", campaignsFile, ...cfg]);
+  assert.equal(put.code, 0, put.stderr + put.stdout);
+  await produce(
+    topics.event_topic,
+    records.map((r) => ({ ...r, partition: 0 })),
+  );
+  await waitCommitted(config.kafka_group_id, topics.event_topic, new Map([[0, records.length]]), 300_000);
+  const triggers = await readToEnd(topics.trigger_topic);
+  const holdouts = await readToEnd(topics.holdout_topic);
+  const deadLetters = await readToEnd(topics.dead_letter_topic);
+
+  const lined = await rtcrm([
+    "backtest",
+    "--campaigns",
+    campaignsFile,
+    "--events",
+    eventsFile,
+    "--triggers",
+    ...cfg,
+  ]);
+  assert.equal(lined.code, 0, lined.stderr);
+  const offlineSet = lined.stdout
+    .trimEnd()
+    .split("\n")
+    .map((line) => {
+      const { key, headers } = JSON.parse(line) as { key: string | null; headers: Record<string, string> };
+      const variant = headers["rtcrm-variant"] ?? "-";
+      return `${headers["rtcrm-trigger-id"]} ${key} ${variant} ${line.slice(line.indexOf(',"value":') + 9, -1)}`;
+    })
+    .sort();
+  const engineSet = triggers
+    .map((r) => `${r.headers["rtcrm-trigger-id"]} ${r.key} ${r.headers["rtcrm-variant"] ?? "-"} ${r.value}`)
+    .sort();
+  assert.equal(offlineSet.length, report.events.triggers);
+  assert.deepEqual(engineSet, offlineSet);
+  assert.ok(
+    engineSet.some((line) => line.includes(',"variant":"B"}')),
+    "variants travel in the value",
+  );
+  const heldOut = new Map(report.campaigns.map((c) => [c.campaign_id, c.held_out]));
+  const engineHeldOut = new Map(report.campaigns.map((c) => [c.campaign_id, 0]));
+  for (const r of holdouts) {
+    const id = Number(r.headers["rtcrm-campaign-id"]);
+    engineHeldOut.set(id, (engineHeldOut.get(id) ?? 0) + 1);
+  }
+  assert.deepEqual(engineHeldOut, heldOut);
+  assert.equal(deadLetters.length, report.events.malformed + report.delivery_rules.events_without_player);
+});
+
 test("campaign list reads the topic as the engine does: last record per id, tombstones remove, bad records shown", async (t) => {
   const { topics, configPath } = engineSetup("cli-list");
   await createEngineTopics(topics);
