@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only filter,e2e,all-trigger,latency,scaling,campaign-scale,hostile,bring-up,evaluations]
+// `npm run bench [-- --quick] [-- --only filter,e2e,all-trigger,latency,scaling,campaign-scale,hostile,bring-up,evaluations,delivery-rules]
 // [-- --campaigns 20,2000,10000]`: the whole suite on the
 // real local broker (started if needed); e2e and all-trigger also run kcat pipelines (the Debian package kcat). Prints a table per scenario, writes bench/results/<time>.json with the machine
 // and the configuration, and exits non-zero when a run lost events or produced a wrong number of triggers.
@@ -26,6 +26,12 @@ import { runFilterEval } from "./scenarios/filter-eval.js";
 import { runCorpus, runNeighbours, spreadOf } from "./scenarios/hostile.js";
 import { runLatency } from "./scenarios/latency.js";
 import { runCampaignScaling, runWorkerScaling } from "./scenarios/scaling.js";
+import {
+  checkRows as deliveryCheckRows,
+  restoreRows,
+  runDeliveryRules,
+  throughputRows as deliveryThroughputRows,
+} from "./scenarios/delivery-rules.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +43,10 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const only = new Set(
-  (values.only ?? "filter,bring-up,evaluations,e2e,all-trigger,latency,scaling,campaign-scale,hostile").split(
+  (
+    values.only ??
+    "filter,bring-up,evaluations,e2e,all-trigger,latency,scaling,campaign-scale,hostile,delivery-rules"
+  ).split(
     ",",
   ),
 );
@@ -67,6 +76,12 @@ const plan = quick
         budgetSeconds: 120,
       },
       hostileEvents: 20_000,
+      deliveryRules: {
+        events: 30_000,
+        players: 300,
+        cap: { max: 3, period: "P1D" },
+        restorePlayers: [25_000, 100_000],
+      },
     }
   : {
       e2eEvents: 1_000_000,
@@ -93,6 +108,14 @@ const plan = quick
         budgetSeconds: 180,
       },
       hostileEvents: 200_000,
+      // The end-to-end events, their players folded onto 10,000 (100 events per player: caps are reached for
+      // about a fifth of the matches), four runs of about 20 s each; restores of 0.5 and 2 million players.
+      deliveryRules: {
+        events: 1_000_000,
+        players: 10_000,
+        cap: { max: 3, period: "P1D" },
+        restorePlayers: [500_000, 2_000_000],
+      },
     };
 
 const started = Date.now();
@@ -107,7 +130,15 @@ const show = (text: string) => {
 let startedBroker = false;
 let failed: Error | null = null;
 try {
-  const kafkaScenarios = ["e2e", "all-trigger", "latency", "scaling", "campaign-scale", "hostile"];
+  const kafkaScenarios = [
+    "e2e",
+    "all-trigger",
+    "latency",
+    "scaling",
+    "campaign-scale",
+    "hostile",
+    "delivery-rules",
+  ];
   if (kafkaScenarios.some((s) => only.has(s))) {
     if (!localBroker("status")) {
       startedBroker = localBroker("start");
@@ -370,6 +401,39 @@ try {
         ],
       ),
     );
+  }
+
+  if (only.has("delivery-rules")) {
+    const p = plan.deliveryRules;
+    const r = await runDeliveryRules(p);
+    results.deliveryRules = {
+      ...r,
+      markdown: [
+        markdownTable(deliveryThroughputRows(r)),
+        markdownTable(restoreRows(r)),
+        markdownTable(deliveryCheckRows(r)),
+      ].join("\n\n"),
+    };
+    show(
+      table(
+        `6a. Delivery rules: ${r.workload.events.toLocaleString("en-US")} events (${(r.workload.bytes / r.workload.events).toFixed(0)} bytes avg) of ${r.workload.players.toLocaleString("en-US")} players, 20 campaigns, cap ${JSON.stringify(p.cap)} on each with the rules, ${availableParallelism() - 1} worker(s)`,
+        deliveryThroughputRows(r),
+      ),
+    );
+    show(
+      table(
+        "6b. Delivery-rule state: a changelog of player states restored by the engine (one partition after another), LMDB size after it",
+        restoreRows(r),
+      ),
+    );
+    show(table("6c. Checks and targets", deliveryCheckRows(r)));
+    if (r.failed)
+      throw new Error(
+        `delivery-rules: ${r.checks
+          .filter((c) => c.status === "FAIL")
+          .map((c) => `${c.check}: ${c.measured}`)
+          .join("; ")}`,
+      );
   }
 } catch (error) {
   failed = error as Error;

@@ -40,7 +40,11 @@ export interface EngineParts {
   readonly statusProducer: AckingProducer;
   readonly reader: CampaignReader;
   readonly pipeline: EventPipeline;
-  readonly rules: { readonly stage: DeliveryStage; readonly restorer: ChangelogRestorer; readonly store: StateStore };
+  readonly rules: {
+    readonly stage: DeliveryStage;
+    readonly restorer: ChangelogRestorer;
+    readonly store: StateStore;
+  };
 }
 
 /** How long one transaction step may take (exactly-once). */
@@ -150,7 +154,10 @@ export class Engine {
     const stateTopic = keyed ? config.event_topic : config.rules_repartition_topic;
     const statePartitions = await retryWhileUnreachable(log, () => restorer.partitionCount(stateTopic));
     if (statePartitions === null)
-      throw new RtcrmError(ErrorCodes.TOPIC_MISSING, `missing topic ${stateTopic}; create it or set create_topics`);
+      throw new RtcrmError(
+        ErrorCodes.TOPIC_MISSING,
+        `missing topic ${stateTopic}; create it or set create_topics`,
+      );
     const changelogPartitions = await restorer.partitionCount(config.rules_changelog_topic);
     await ensureChangelog(config, stateTopic, statePartitions, changelogPartitions, log);
     const store = StateStore.open(stateDirectory(config.state_dir, transactionalId(config)));

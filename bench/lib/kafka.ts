@@ -1,5 +1,7 @@
 // Kafka helpers for the benchmarks: topics, bulk production, progress of a consumer group.
 import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import rdkafka from "@confluentinc/kafka-javascript";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
@@ -117,14 +119,22 @@ export async function waitCommitted(
   });
 }
 
+/** A record with a key, and the partition it goes to when not i % partitions (records keyed by player). */
+export interface KeyedValue {
+  readonly key: string;
+  readonly value: string | Buffer;
+  readonly partition?: number;
+}
+
 /**
  * Produces `values` to `topic`, value i to partition i % partitions (so the record at (p, o) is value
- * o * partitions + p), as fast as librdkafka takes them; resolves when all are acknowledged.
+ * o * partitions + p) unless it names its partition, as fast as librdkafka takes them; resolves when all are
+ * acknowledged.
  */
 export async function produceBulk(
   topic: string,
   partitions: number,
-  values: Iterable<string | Buffer | { key: string; value: string }>,
+  values: Iterable<string | Buffer | KeyedValue>,
   timestamps?: (i: number) => number,
 ): Promise<number> {
   const producer = new rdkafka.Producer({
@@ -154,7 +164,7 @@ export async function produceBulk(
         const v = keyed ? value.value : value;
         producer.produce(
           topic,
-          i % partitions,
+          keyed ? (value.partition ?? i % partitions) : i % partitions,
           Buffer.isBuffer(v) ? v : Buffer.from(v),
           keyed ? value.key : null,
           timestamps?.(i) ?? Date.now(),
@@ -186,4 +196,24 @@ export function localBroker(cmd: "start" | "stop" | "status"): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Bytes of the log segments (.log files, not their indexes) of `topic` on the local broker's disk: what the topic
+ * takes before any compaction. Null when the broker's data directory is not on this machine.
+ */
+export function topicBytesOnDisk(topic: string): number | null {
+  const repo = fileURLToPath(new URL("../../../", import.meta.url));
+  const port = bootstrap.split(":").pop() ?? "9093";
+  const data = join(process.env.RTCRM_KAFKA_DIR ?? join(repo, ".kafka"), `data-${port}`);
+  if (!existsSync(data)) return null;
+  let bytes = 0;
+  const prefix = `${topic}-`;
+  for (const dir of readdirSync(data)) {
+    // "<topic>-<partition>"; a topic whose name continues with "-<digits>" is another topic's prefix only.
+    if (!dir.startsWith(prefix) || !/^\d+$/.test(dir.slice(prefix.length))) continue;
+    for (const file of readdirSync(join(data, dir)))
+      if (file.endsWith(".log")) bytes += statSync(join(data, dir, file)).size;
+  }
+  return bytes;
 }

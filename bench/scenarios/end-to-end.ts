@@ -142,10 +142,11 @@ export interface RunResult {
   startSeconds: number;
 }
 
-function peakRss(pid: number | undefined): number | null {
+/** The process's peak RSS (VmHWM), or its RSS now (VmRSS), in MiB; null when it cannot be read. */
+export function peakRss(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): number | null {
   if (pid === undefined) return null;
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Math.round(Number(m[1]) / 1024) : null;
   } catch {
     return null;
