@@ -46,9 +46,7 @@ const only = new Set(
   (
     values.only ??
     "filter,bring-up,evaluations,e2e,all-trigger,latency,scaling,campaign-scale,hostile,delivery-rules"
-  ).split(
-    ",",
-  ),
+  ).split(","),
 );
 const scaleCounts = (values.campaigns ?? "").split(",").map(Number);
 if (scaleCounts.some((n) => !Number.isSafeInteger(n) || n < 1))

@@ -76,6 +76,14 @@ export async function deleteTopics(topics: string[]): Promise<void> {
   await withAdmin((a) => a.deleteTopics({ topics })).catch(() => undefined);
 }
 
+/** Deletes every topic whose name starts with `prefix` (a run's id: the topics its engines created too). */
+export async function deleteTopicsNamed(prefix: string): Promise<void> {
+  await withAdmin(async (a) => {
+    const topics = (await a.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await a.deleteTopics({ topics });
+  }).catch(() => undefined);
+}
+
 /** Sum of the end offsets of a topic: how many records it holds (from offset 0). */
 export async function endOffsets(topic: string): Promise<Map<number, number>> {
   const offsets = await withAdmin((a) => a.fetchTopicOffsets(topic));
