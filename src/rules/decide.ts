@@ -5,9 +5,9 @@
 // reached -> capped; the player in the campaign's holdout -> held out (a holdout record instead of a trigger,
 // counted against the campaign's cap like a trigger, so that both groups see the same frequency). What is left
 // triggers, highest priority first (ties: lower campaign_id) while the global cap allows; the rest is capped.
-import { createHash } from "node:crypto";
 import type { DeliveryRules, FrequencyCap, Variant } from "../campaigns/delivery-rules.js";
 import { windowed, type PlayerState } from "./player-state.js";
+import { sha256 } from "./repartition.js";
 
 export interface RuleCampaign {
   readonly campaignId: number;
@@ -32,8 +32,7 @@ export interface DecideInput {
 
 /** Where in [0, 1) the player falls for `purpose` of campaign `campaignId`: the same on every instance, always. */
 export function bucket(purpose: "holdout" | "variant", campaignId: number, playerId: string): number {
-  const digest = createHash("sha256").update(`${purpose}\u0000${campaignId}\u0000${playerId}`).digest();
-  return digest.readUInt32BE(0) / 2 ** 32;
+  return sha256(`${purpose}\u0000${campaignId}\u0000${playerId}`).readUInt32BE(0) / 2 ** 32;
 }
 
 export function isHeldOut(campaignId: number, playerId: string, percent: number): boolean {

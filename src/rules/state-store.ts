@@ -1,20 +1,23 @@
 // The local store of delivery-rule state: one LMDB sub-database per state partition, in state_dir. It is a cache
 // of the changelog topic: a partition's data is cleared and restored from the changelog whenever the partition is
 // assigned, so it never holds writes of a transaction that was aborted or of a run that crashed. Reads are
-// synchronous (the rules run on the main thread between fetches); LMDB commits writes in the background, so a
-// write stays in `#pending` until it is committed and a read of the same player sees it at once.
+// synchronous (the rules run on the main thread between fetches). Writes gather in `#pending` (where reads see
+// them at once) and are committed together in one synchronous LMDB transaction once the current turn of the event
+// loop is over: a put() each, with its promise, cost more than the rest of the rules' work on the main thread.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { decodeState, type PlayerState } from "./player-state.js";
 
+/** Address space mapped for the store; LMDB grows it when full. */
+const MAP_SIZE = 4 * 1024 ** 3;
 /** Sub-databases LMDB may hold: one per state partition. */
 const MAX_PARTITIONS = 4_096;
 
 export class PartitionStore {
   readonly #db: Database<Buffer, string>;
   readonly #pending = new Map<string, Buffer | null>();
-  #writes: Promise<unknown> = Promise.resolve();
+  #flush: NodeJS.Immediate | undefined;
 
   constructor(db: Database<Buffer, string>) {
     this.#db = db;
@@ -29,16 +32,20 @@ export class PartitionStore {
   /** Stores `bytes` for the player (null removes it). */
   put(player: string, bytes: Buffer | null): void {
     this.#pending.set(player, bytes);
-    const write = bytes === null ? this.#db.remove(player) : this.#db.put(player, bytes);
-    this.#writes = write;
-    void write.then(() => {
-      if (this.#pending.get(player) === bytes) this.#pending.delete(player);
-    });
+    this.#flush ??= setImmediate(() => this.#commit());
+  }
+
+  #commit(): void {
+    clearImmediate(this.#flush);
+    this.#flush = undefined;
+    if (this.#pending.size === 0) return;
+    this.load([...this.#pending]);
+    this.#pending.clear();
   }
 
   /**
-   * Stores many players' states in one synchronous LMDB transaction (a restore): 700,000 players/s here against
-   * 210,000 with a put() each.
+   * Stores many players' states in one synchronous LMDB transaction: 700,000 players/s here against 210,000 with
+   * an asynchronous put() each (1 million players).
    */
   load(states: readonly (readonly [string, Buffer | null])[]): void {
     this.#db.transactionSync(() => {
@@ -58,14 +65,16 @@ export class PartitionStore {
     }
   }
 
-  /** Resolves when every write so far is committed. */
+  /** Commits every write so far. */
   async settled(): Promise<void> {
-    await this.#writes;
+    this.#commit();
+    await Promise.resolve();
   }
 
   /** Removes everything of this partition. */
   async clear(): Promise<void> {
-    await this.settled();
+    clearImmediate(this.#flush);
+    this.#flush = undefined;
     this.#pending.clear();
     await this.#db.clearAsync();
   }
@@ -86,8 +95,19 @@ export class StateStore {
 
   static open(dir: string): StateStore {
     mkdirSync(dir, { recursive: true });
-    // Durability comes from the changelog topic: the local copy needs no fsync per commit.
-    return new StateStore(open({ path: dir, maxDbs: MAX_PARTITIONS, noSync: true, compression: false }));
+    // Durability comes from the changelog topic: the local copy needs no fsync per commit, and a write map (writes
+    // straight into the mapped file: 1.6x the restore rate measured here) risks nothing a restore does not repair.
+    return new StateStore(
+      open({
+        path: dir,
+        maxDbs: MAX_PARTITIONS,
+        noSync: true,
+        useWritemap: true,
+        compression: false,
+        // Mapped up front (the file grows as it fills): each growth would keep the old mapping until restart.
+        mapSize: MAP_SIZE,
+      }),
+    );
   }
 
   partition(n: number): PartitionStore {

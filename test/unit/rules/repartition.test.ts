@@ -1,5 +1,6 @@
 // A match sent through the repartition topic comes back as the same match: the player, created_at, where the event
-// was read and the campaign versions that matched (even when one has been replaced since), the event byte for byte.
+// was read and the campaign versions that matched (even when one has been replaced since), the event byte for byte;
+// a record that is not one gets a reason.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCampaign, type Campaign } from "../../../src/campaigns/campaign.js";
@@ -84,9 +85,12 @@ test("a record that is not a repartitioned match gets a reason", () => {
     assert.ok("reason" in read);
     return read.reason;
   };
-  assert.match(reasonOf({ ...base, headers: [] }), /headers missing/);
-  const badCampaigns = (base.headers ?? []).map((h) =>
-    "rtcrm-campaigns" in h ? { "rtcrm-campaigns": Buffer.from('[{"campaign_id":"x"}]') } : h,
-  );
-  assert.match(reasonOf({ ...base, headers: badCampaigns }), /not a list of valid campaigns/);
+  assert.match(reasonOf({ ...base, value: Buffer.from('{"not":"a match"}') }), /value layout unknown/);
+  assert.match(reasonOf({ ...base, key: null }), /value layout unknown/);
+  const value = Buffer.from(base.value!);
+  const metaEnd = 9 + value.readUInt32BE(1);
+  // The campaigns' JSON replaced by as many bytes of something else.
+  value.fill(0x20, metaEnd, metaEnd + value.readUInt32BE(5));
+  value.write('[{"campaign_id":"x"}]', metaEnd);
+  assert.match(reasonOf({ ...base, value }), /not hold a list of valid campaigns/);
 });
