@@ -71,11 +71,14 @@ export class BatchBuilder {
   accept(records: readonly ConsumedRecord[], assignments: Assignments): void {
     const processingMs = Date.now();
     let consumed = 0;
+    const repartitioned = new Map<PartitionAssignment, ConsumedRecord[]>();
     for (const m of records) {
       const p = assignments.get(m.topic, m.partition);
       if (!p || !p.offsets.track(m.offset)) continue;
       if (m.topic === this.#repartitioned?.topic) {
-        this.#decideInOrder(p, m, this.#repartitioned.rules);
+        const list = repartitioned.get(p);
+        if (list) list.push(m);
+        else repartitioned.set(p, [m]);
         continue;
       }
       consumed++;
@@ -113,6 +116,8 @@ export class BatchBuilder {
       this.#gathering.add(p);
       if (b.events.length >= this.#config.batch_size) this.#flush(p);
     }
+    if (this.#repartitioned)
+      for (const [p, list] of repartitioned) this.#decideInOrder(p, list, this.#repartitioned.rules);
     if (this.#pool.hasIdleWorker) this.#sendGathered();
     if (consumed > 0) this.#telemetry.publish("consumed", consumed);
   }
@@ -159,10 +164,10 @@ export class BatchBuilder {
       });
   }
 
-  /** A repartitioned match is decided after the earlier ones of its partition (their state comes first). */
-  #decideInOrder(p: PartitionAssignment, m: ConsumedRecord, rules: RuleRouter): void {
+  /** Repartitioned matches are decided after the earlier ones of their partition (their state comes first). */
+  #decideInOrder(p: PartitionAssignment, records: readonly ConsumedRecord[], rules: RuleRouter): void {
     const work = this.#workOf(p);
-    work.chain = work.chain.then(() => rules.fromRepartition(p, m));
+    work.chain = work.chain.then(() => rules.fromRepartition(p, records));
   }
 
   /**

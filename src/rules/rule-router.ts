@@ -81,15 +81,29 @@ export class RuleRouter implements RuledMatches {
     );
   }
 
-  /** A record of the repartition topic: decided in its partition; done once its records are written. */
-  fromRepartition(p: PartitionAssignment, m: ConsumedRecord): void | Promise<void> {
-    const read = readCandidate(m);
-    if ("reason" in read) return this.#sink?.deadLetter(p, m, read.reason);
-    return this.#stage.deliver(p.partition, read.match, (refused) => {
-      if (p.revoked) return;
-      if (refused) this.#sink?.deadLetter(p, m, refusal(refused)!);
-      else p.offsets.done(m.offset);
-    });
+  /**
+   * Records of the repartition topic, in offset order: each decided in its partition, done once its records are
+   * written. A promise while the partition's state is being restored (the rest wait for it, in order).
+   */
+  fromRepartition(
+    p: PartitionAssignment,
+    records: readonly ConsumedRecord[],
+    from = 0,
+  ): void | Promise<void> {
+    for (let i = from; i < records.length; i++) {
+      const m = records[i]!;
+      const read = readCandidate(m);
+      if ("reason" in read) {
+        this.#sink?.deadLetter(p, m, read.reason);
+        continue;
+      }
+      const waiting = this.#stage.deliver(p.partition, read.match, (refused) => {
+        if (p.revoked) return;
+        if (refused) this.#sink?.deadLetter(p, m, refusal(refused)!);
+        else p.offsets.done(m.offset);
+      });
+      if (waiting) return waiting.then(() => this.fromRepartition(p, records, i + 1));
+    }
   }
 }
 

@@ -88,9 +88,9 @@ test("a record that is not a repartitioned match gets a reason", () => {
   assert.match(reasonOf({ ...base, value: Buffer.from('{"not":"a match"}') }), /value layout unknown/);
   assert.match(reasonOf({ ...base, key: null }), /value layout unknown/);
   const value = Buffer.from(base.value!);
-  const metaEnd = 9 + value.readUInt32BE(1);
+  const jsonStart = 33 + value.readUInt32BE(21) + value.readUInt32BE(25);
   // The campaigns' JSON replaced by as many bytes of something else.
-  value.fill(0x20, metaEnd, metaEnd + value.readUInt32BE(5));
-  value.write('[{"campaign_id":"x"}]', metaEnd);
+  value.fill(0x20, jsonStart, jsonStart + value.readUInt32BE(29));
+  value.write('[{"campaign_id":"x"}]', jsonStart);
   assert.match(reasonOf({ ...base, value }), /not hold a list of valid campaigns/);
 });
