@@ -86,7 +86,7 @@ export class DeliveryStage {
         .restore(n, part.store, () => part.revoked)
         .then(
           (result) => {
-            if (!result) return;
+            if (!result || part.revoked) return;
             part.restored = true;
             this.#options.telemetry.publish("restored", n, result.records, result.ms);
             this.#options.log.info("delivery-rule state restored", { partition: n, ...result });
@@ -118,12 +118,18 @@ export class DeliveryStage {
    * a promise while the partition is still being restored (the caller keeps the partition's order by awaiting it).
    * Nothing happens for a partition this instance does not hold.
    */
-  deliver(partition: number, match: RuledMatch, done: DeliveryDone): void | Promise<void> {
+  deliver(
+    partition: number,
+    match: RuledMatch,
+    done: DeliveryDone,
+    revoked: () => boolean,
+  ): void | Promise<void> {
     const part = this.#partitions.get(partition);
-    if (!part) return;
+    // A match read under an earlier assignment of the partition is the next owner's (or the next assignment's).
+    if (!part || revoked()) return;
     if (part.restored) return this.#deliverNow(partition, part, match, done);
     return part.ready.then(() => {
-      if (!part.revoked && part.restored) this.#deliverNow(partition, part, match, done);
+      if (!part.revoked && part.restored && !revoked()) this.#deliverNow(partition, part, match, done);
     });
   }
 
@@ -160,8 +166,25 @@ export class DeliveryStage {
       });
     }
     const stateRecord = changed ? this.#remember(partition, part, playerId, state) : null;
-    let waiting = records.length;
     let refused: string | null = null;
+    if (this.#config.delivery === "exactly-once") {
+      // Everything at once, so that it all goes into one transaction: waiting for the triggers' acknowledgements
+      // before sending the state lets a commit in between take the triggers without the state and the offset (a
+      // crash then decides the match again, against state without it: a trigger twice, a cap exceeded).
+      const all = stateRecord ? [...records, stateRecord] : records;
+      let left = all.length;
+      if (left === 0) return done(null);
+      for (const record of all)
+        this.#options.output.send(record, (error) => {
+          const what = record === stateRecord ? `state of player ${playerId}` : record.topic;
+          if (error) refused ??= `${what}: ${errorMessage(error)}`;
+          if (--left === 0) done(refused);
+        });
+      return;
+    }
+    // At-least-once: the state only once the triggers are written, so that a crash never leaves state that counts a
+    // trigger Kafka does not have.
+    let waiting = records.length;
     const writeState = (): void => {
       if (!stateRecord) return done(refused);
       this.#options.output.send(stateRecord, (error) => {

@@ -73,7 +73,12 @@ export class RuleRouter implements RuledMatches {
     };
     if (this.#repartitions === null) {
       if (record.key?.toString() !== playerId) return done(KEY_NOT_PLAYER);
-      return this.#stage.deliver(p.partition, match, (refused) => done(refusal(refused)));
+      return this.#stage.deliver(
+        p.partition,
+        match,
+        (refused) => done(refusal(refused)),
+        () => p.revoked,
+      );
     }
     const topic = this.#config.rules_repartition_topic;
     this.#output.send(candidateRecord(topic, this.#repartitions, match), (error) =>
@@ -97,11 +102,16 @@ export class RuleRouter implements RuledMatches {
         this.#sink?.deadLetter(p, m, read.reason);
         continue;
       }
-      const waiting = this.#stage.deliver(p.partition, read.match, (refused) => {
-        if (p.revoked) return;
-        if (refused) this.#sink?.deadLetter(p, m, refusal(refused)!);
-        else p.offsets.done(m.offset);
-      });
+      const waiting = this.#stage.deliver(
+        p.partition,
+        read.match,
+        (refused) => {
+          if (p.revoked) return;
+          if (refused) this.#sink?.deadLetter(p, m, refusal(refused)!);
+          else p.offsets.done(m.offset);
+        },
+        () => p.revoked,
+      );
       if (waiting) return waiting.then(() => this.fromRepartition(p, records, i + 1));
     }
   }
