@@ -119,27 +119,36 @@ export class DeliveryStage {
    * Nothing happens for a partition this instance does not hold.
    */
   deliver(
-    partition: number,
+    at: { readonly partition: number; readonly offset: number },
     match: RuledMatch,
     done: DeliveryDone,
     revoked: () => boolean,
   ): void | Promise<void> {
-    const part = this.#partitions.get(partition);
+    const part = this.#partitions.get(at.partition);
     // A match read under an earlier assignment of the partition is the next owner's (or the next assignment's).
     if (!part || revoked()) return;
-    if (part.restored) return this.#deliverNow(partition, part, match, done);
+    if (part.restored) return this.#deliverNow(at, part, match, done);
     return part.ready.then(() => {
-      if (!part.revoked && part.restored && !revoked()) this.#deliverNow(partition, part, match, done);
+      if (!part.revoked && part.restored && !revoked()) this.#deliverNow(at, part, match, done);
     });
   }
 
-  #deliverNow(partition: number, part: StatePartition, match: RuledMatch, done: DeliveryDone): void {
+  #deliverNow(
+    at: { readonly partition: number; readonly offset: number },
+    part: StatePartition,
+    match: RuledMatch,
+    done: DeliveryDone,
+  ): void {
+    const partition = at.partition;
     const { playerId, campaigns, source, event } = match;
     // The rules' clock is the one the campaign windows use: processing time, or the event's created_at.
     const nowMs =
       this.#config.time_basis === "created-at" && match.createdMs !== null ? match.createdMs : this.#clock();
     part.latestMs = Math.max(part.latestMs, nowMs);
     const state = this.#stateOf(part, playerId);
+    // Decided, and its records written, before the state was: a retry after a crash (at-least-once).
+    const last = state.sources.get(source.partition);
+    if (last !== undefined && source.offset <= last) return done(null);
     const decided = decide(
       {
         playerId,
@@ -152,6 +161,7 @@ export class DeliveryStage {
     );
     const { deliveries } = decided;
     const changed = expire(state, nowMs, this.#options.rulesOf, this.#options.globalCap) || decided.changed;
+    if (changed) state.sources.set(source.partition, source.offset);
     const records: OutRecord[] = [];
     for (const [i, campaign] of campaigns.entries()) {
       const delivery = deliveries[i]!;

@@ -12,13 +12,20 @@ export interface CampaignHistory {
 }
 
 export interface PlayerState {
+  /**
+   * Per partition of the events topic, the offset of the player's last event whose decision this state holds. An
+   * event at or below it was decided and its records written before this state was (at-least-once writes the
+   * state after the triggers are acknowledged): its retry after a crash, directly or as a second copy on the
+   * repartition topic, sends nothing again and takes no second place under a cap.
+   */
+  readonly sources: Map<number, number>;
   readonly campaigns: Map<number, CampaignHistory>;
   /** Trigger times inside the global cap's period, oldest first. */
   global: number[];
 }
 
 export function emptyState(): PlayerState {
-  return { campaigns: new Map(), global: [] };
+  return { sources: new Map(), campaigns: new Map(), global: [] };
 }
 
 export function isEmpty(state: PlayerState): boolean {
@@ -70,7 +77,8 @@ export function expire(
   return changed;
 }
 
-const VERSION = 1;
+/** 2: the events' partitions and offsets follow the version (1 had none). */
+const VERSION = 2;
 
 class Writer {
   bytes: number[] = [];
@@ -147,6 +155,11 @@ export function encodeState(state: PlayerState): Buffer {
     for (const t of list) w.uint(newest - t);
   };
   w.uint(VERSION);
+  w.uint(state.sources.size);
+  for (const [partition, offset] of state.sources) {
+    w.uint(partition);
+    w.uint(offset);
+  }
   w.uint(newest);
   times(state.global);
   w.uint(state.campaigns.size);
@@ -162,7 +175,10 @@ export function encodeState(state: PlayerState): Buffer {
 export function decodeState(bytes: Uint8Array): PlayerState {
   const r = new Reader(bytes);
   const version = r.uint();
-  if (version !== VERSION) throw new RangeError(`player state of unknown version ${version}`);
+  if (version !== 1 && version !== VERSION)
+    throw new RangeError(`player state of unknown version ${version}`);
+  const sources = new Map<number, number>();
+  if (version !== 1) for (let n = r.uint(); n > 0; n--) sources.set(r.uint(), r.uint());
   const newest = r.uint();
   const times = (): number[] => {
     const n = r.uint();
@@ -178,5 +194,5 @@ export function decodeState(bytes: Uint8Array): PlayerState {
     campaigns.set(id, { count, times: times() });
   }
   if (!r.done) throw new RangeError("player state has bytes after its end");
-  return { campaigns, global };
+  return { sources, campaigns, global };
 }
