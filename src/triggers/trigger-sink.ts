@@ -137,24 +137,33 @@ export class TriggerSink {
     };
     const source = { topic: p.topic, partition: p.partition, offset: record.offset };
     const value = record.value ?? Buffer.alloc(0);
-    for (const active of plain) {
-      this.#telemetry.publish("delivery", active.campaign.campaignId, PLAIN);
-      this.#output.send(
-        {
-          topic: this.#triggerTopic,
-          key: event.playerKey,
-          value: triggerValueBytes(active.campaign, value),
-          headers: triggerHeaderList(source, active.campaign),
-        },
-        (error) =>
-          finished(
-            error
-              ? `a trigger was refused by Kafka (campaign ${active.campaign.campaignId}: ${errorMessage(error)})`
-              : null,
-          ),
-      );
-    }
-    if (rules && ruled.length > 0) return rules.route(p, event, ruled, finished);
+    const sendPlain = (): void => {
+      for (const active of plain) {
+        this.#telemetry.publish("delivery", active.campaign.campaignId, PLAIN);
+        this.#output.send(
+          {
+            topic: this.#triggerTopic,
+            key: event.playerKey,
+            value: triggerValueBytes(active.campaign, value),
+            headers: triggerHeaderList(source, active.campaign),
+          },
+          (error) =>
+            finished(
+              error
+                ? `a trigger was refused by Kafka (campaign ${active.campaign.campaignId}: ${errorMessage(error)})`
+                : null,
+            ),
+        );
+      }
+    };
+    const restoring = rules && ruled.length > 0 ? rules.route(p, event, ruled, finished) : undefined;
+    // While the player's state is restored, the event's other triggers wait with its rules' records: sent now,
+    // a transaction committing meanwhile would take them without the event's offset (exactly-once), and a crash
+    // before the next commit would send them twice.
+    if (!restoring) return sendPlain();
+    return restoring.then(() => {
+      if (!p.revoked) sendPlain();
+    });
   }
 
   /** Sends the record as consumed to the dead-letter topic with `reason`; the event is done once it is written. */
