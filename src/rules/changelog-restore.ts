@@ -109,7 +109,6 @@ export class ChangelogRestorer {
         this.#consumer.unassign();
       }
     }
-    await store.settled();
     return { records, ms: Math.round(performance.now() - started) };
   }
 

@@ -119,27 +119,21 @@ export class DeliveryStage {
    * Nothing happens for a partition this instance does not hold.
    */
   deliver(
-    at: { readonly partition: number; readonly offset: number },
+    partition: number,
     match: RuledMatch,
     done: DeliveryDone,
     revoked: () => boolean,
   ): void | Promise<void> {
-    const part = this.#partitions.get(at.partition);
+    const part = this.#partitions.get(partition);
     // A match read under an earlier assignment of the partition is the next owner's (or the next assignment's).
     if (!part || revoked()) return;
-    if (part.restored) return this.#deliverNow(at, part, match, done);
+    if (part.restored) return this.#deliverNow(partition, part, match, done);
     return part.ready.then(() => {
-      if (!part.revoked && part.restored && !revoked()) this.#deliverNow(at, part, match, done);
+      if (!part.revoked && part.restored && !revoked()) this.#deliverNow(partition, part, match, done);
     });
   }
 
-  #deliverNow(
-    at: { readonly partition: number; readonly offset: number },
-    part: StatePartition,
-    match: RuledMatch,
-    done: DeliveryDone,
-  ): void {
-    const partition = at.partition;
+  #deliverNow(partition: number, part: StatePartition, match: RuledMatch, done: DeliveryDone): void {
     const { playerId, campaigns, source, event } = match;
     // The rules' clock is the one the campaign windows use: processing time, or the event's created_at.
     const nowMs =

@@ -74,7 +74,7 @@ export class RuleRouter implements RuledMatches {
     if (this.#repartitions === null) {
       if (record.key?.toString() !== playerId) return done(KEY_NOT_PLAYER);
       return this.#stage.deliver(
-        { partition: p.partition, offset: record.offset },
+        p.partition,
         match,
         (refused) => done(refusal(refused)),
         () => p.revoked,
@@ -103,7 +103,7 @@ export class RuleRouter implements RuledMatches {
         continue;
       }
       const waiting = this.#stage.deliver(
-        { partition: p.partition, offset: m.offset },
+        p.partition,
         read.match,
         (refused) => {
           if (p.revoked) return;

@@ -14,15 +14,12 @@ import { decodeState, type PlayerState } from "./player-state.js";
 const MAP_SIZE = 1024 ** 3;
 
 export class PartitionStore {
-  /** The environment's directory. */
-  readonly path: string;
   readonly #root: RootDatabase;
   readonly #db: Database<Buffer, string>;
   readonly #pending = new Map<string, Buffer | null>();
   #flush: NodeJS.Immediate | undefined;
 
   constructor(path: string) {
-    this.path = path;
     this.#root = openEnvironment(path);
     this.#db = openStateDb(this.#root);
   }
@@ -73,11 +70,6 @@ export class PartitionStore {
     this.#flush = undefined;
     this.#pending.clear();
     this.#db.clearSync();
-  }
-
-  /** Players stored (committed). */
-  get size(): number {
-    return this.#db.getCount();
   }
 
   /** Commits what is pending and closes the environment. */
