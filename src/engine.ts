@@ -1,6 +1,5 @@
 // Wires the stages in flow order: topics, campaigns in (compiled to sandboxed filters), events in, batches built,
 // evaluation in the worker pool, triggers out, offsets committed. Start and a two-phase stop.
-import { hostname } from "node:os";
 import { CampaignReader } from "./campaigns/campaign-reader.js";
 import { CampaignSet, type ActiveCampaign } from "./campaigns/campaign-set.js";
 import { Quarantine } from "./campaigns/quarantine.js";
@@ -12,7 +11,9 @@ import { BatchBuilder } from "./events/batch-builder.js";
 import { EventPipeline } from "./events/event-pipeline.js";
 import { checkKafkaAccess } from "./kafka/access-check.js";
 import { AckingProducer } from "./kafka/acking-producer.js";
+import { authorizationError } from "./kafka/authorization.js";
 import { EventConsumer } from "./kafka/event-consumer.js";
+import { instanceName } from "./kafka/group-membership.js";
 import { clientSettings } from "./kafka/settings.js";
 import { ensureChangelog, ensureTopics } from "./kafka/topics.js";
 import { isUnreachable } from "./kafka/unreachable.js";
@@ -176,7 +177,17 @@ export class Engine {
         telemetry,
         log: eventsLog,
       });
-      await retryWhileUnreachable(log, () => transactional.initTransactions(60_000));
+      await retryWhileUnreachable(log, () => transactional.initTransactions(60_000)).catch(
+        (error: unknown) => {
+          // Kafka's ACLs refuse the transactional id: say which ACL is missing (README, Kafka permissions).
+          throw (
+            authorizationError(error, clientSettings(config, "producer"), config.event_topic, "Write", {
+              transactionalId: transactionalId(config),
+              group: config.kafka_group_id,
+            }) ?? error
+          );
+        },
+      );
       committer = transactional;
     } else {
       committer = new OffsetCommitter(producer, consumer, assignments, {
@@ -272,7 +283,7 @@ export class Engine {
 
 /** The configured transactional id, or one stable for this group on this host. */
 export function transactionalId(config: Config): string {
-  return config.transactional_id || `rtcrm-${config.kafka_group_id}-${hostname()}`;
+  return instanceName(config);
 }
 
 /**

@@ -11,6 +11,10 @@ export const ErrorCodes = {
   POOL_TASK_FAILED: "RTCRM_POOL_TASK_FAILED",
   KAFKA: "RTCRM_KAFKA",
   KAFKA_AUTH: "RTCRM_KAFKA_AUTH",
+  /** Kafka's authorizer refused an operation of the client's principal (see KafkaAuthorizationError). */
+  KAFKA_NOT_AUTHORIZED: "RTCRM_KAFKA_NOT_AUTHORIZED",
+  /** Another instance joined the consumer group with this instance's group_instance_id. */
+  KAFKA_FENCED_INSTANCE: "RTCRM_KAFKA_FENCED_INSTANCE",
   TOPIC_MISSING: "RTCRM_TOPIC_MISSING",
   SHUTDOWN_TIMEOUT: "RTCRM_SHUTDOWN_TIMEOUT",
 } as const;
@@ -40,6 +44,33 @@ export class ConfigError extends RtcrmError {
   constructor(problems: readonly string[]) {
     super(ErrorCodes.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join("\n  - ")}`);
     this.problems = problems;
+  }
+}
+
+/** The Kafka resource an ACL names. */
+export type KafkaResourceType = "topic" | "group" | "transactional-id" | "cluster";
+/** The ACL operations the components of this project need (Kafka's names). */
+export type KafkaOperation = "Read" | "Write" | "Create" | "Describe";
+
+/**
+ * Kafka's authorizer refused `operation` on a resource to the client's principal: retrying does not help, an
+ * ACL does. The message names the principal, the resource and the ACL to add.
+ */
+export class KafkaAuthorizationError extends RtcrmError {
+  readonly resourceType: KafkaResourceType;
+  readonly resourceName: string;
+  readonly operation: KafkaOperation;
+  constructor(
+    resourceType: KafkaResourceType,
+    resourceName: string,
+    operation: KafkaOperation,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(ErrorCodes.KAFKA_NOT_AUTHORIZED, message, options);
+    this.resourceType = resourceType;
+    this.resourceName = resourceName;
+    this.operation = operation;
   }
 }
 

@@ -86,7 +86,10 @@ export async function runEngine(argv: string[]): Promise<number> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   telemetry.on("fatal", (error) => {
-    log.error("engine cannot go on; stopping (exit 1)", { error: errorMessage(error) });
+    log.error("engine cannot go on; stopping (exit 1)", {
+      error: errorMessage(error),
+      code: (error as { code?: unknown }).code,
+    });
     void (engine?.stop() ?? Promise.resolve(false)).finally(() => process.exit(1));
   });
 

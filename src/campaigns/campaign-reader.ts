@@ -17,6 +17,7 @@ import {
 } from "../kafka/consumer-util.js";
 import { clientSettings } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
+import { auditFromHeaders } from "./audit-headers.js";
 import type { CampaignSet } from "./campaign-set.js";
 import type { CampaignStatus } from "./status.js";
 
@@ -150,7 +151,8 @@ export class CampaignReader {
     }
     const source = `${message.topic}/${message.partition}/${message.offset}`;
     const key = message.key === undefined || message.key === null ? null : message.key.toString();
-    const status = await this.#campaigns.apply({ key, value: message.value ?? null, source });
+    const audit = auditFromHeaders(message.headers);
+    const status = await this.#campaigns.apply({ key, value: message.value ?? null, source, audit });
     this.publish(status);
   }
 

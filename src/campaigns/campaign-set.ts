@@ -5,6 +5,7 @@
 import type { FieldAccess } from "../compile/field-access.js";
 import type { Predicate } from "../compile/predicate.js";
 import { errorMessage, FilterError } from "../errors.js";
+import type { AuditFields } from "./audit-headers.js";
 import { parseCampaign, type Campaign } from "./campaign.js";
 import type { CampaignStatus } from "./status.js";
 
@@ -46,6 +47,8 @@ export interface CampaignRecord {
   readonly key: string | null;
   readonly value: Uint8Array | null;
   readonly source: string;
+  /** Who wrote the record, from its headers: repeated in its status. */
+  readonly audit?: AuditFields;
 }
 
 export interface CampaignSetOptions {
@@ -141,6 +144,7 @@ export class CampaignSet {
       ...extra,
       source: record.source,
       at,
+      ...record.audit,
     });
     const keyId = record.key === null ? null : parseKey(record.key);
 

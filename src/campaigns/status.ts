@@ -14,4 +14,11 @@ export interface CampaignStatus {
   /** topic/partition/offset of the campaign record. */
   readonly source: string;
   readonly at: string;
+  /**
+   * Who wrote the campaign record, when and through what (`ui`, `cli`), as its writer asserted in the record's
+   * headers (src/campaigns/audit-headers.ts); absent when the record has no such header (e.g. written by kcat).
+   */
+  readonly written_by?: string;
+  readonly written_at?: string;
+  readonly written_via?: string;
 }

@@ -11,6 +11,7 @@ import {
 } from "../client/check-campaign.js";
 import { tail } from "../client/tail.js";
 import { EXIT, integerArg, UsageError } from "./args.js";
+import { cliAuditStamp } from "./author.js";
 import type { Context } from "./context.js";
 import { clip, table } from "./format.js";
 import { displayName, parseJsonRecords, readText } from "./io.js";
@@ -25,6 +26,7 @@ export async function campaignPut(ctx: Context): Promise<number> {
   if (records.length === 0) throw new UsageError(`${name} holds no campaign`, ctx.command);
 
   const config = ctx.config();
+  const audit = cliAuditStamp(ctx);
   // Checked before any Kafka client is made: a campaign the engine would reject never needs the broker.
   try {
     checkCampaigns(
@@ -62,7 +64,7 @@ export async function campaignPut(ctx: Context): Promise<number> {
       ctx.settings("campaigns"),
       topic,
       records.map((r) => r.value),
-      { timeoutMs: ctx.timeoutMs, limits: config },
+      { timeoutMs: ctx.timeoutMs, limits: config, audit },
     );
     for (const { campaign, delivered } of written) {
       ctx.io.stdout(
@@ -166,7 +168,10 @@ export async function campaignList(ctx: Context): Promise<number> {
 export async function campaignDelete(ctx: Context): Promise<number> {
   const id = integerArg(ctx.command, "ID", ctx.positionals[0] as string);
   const config = ctx.config();
-  await deleteCampaign(ctx.settings("campaigns"), config.campaign_topic, id, ctx.timeoutMs);
+  await deleteCampaign(ctx.settings("campaigns"), config.campaign_topic, id, {
+    timeoutMs: ctx.timeoutMs,
+    audit: cliAuditStamp(ctx),
+  });
   ctx.io.stdout(`campaign ${id} deleted (tombstone written to ${config.campaign_topic})\n`);
   return EXIT.OK;
 }

@@ -11,6 +11,10 @@ import {
 } from "./campaign-commands.js";
 import type { Context } from "./context.js";
 import { eventSend, triggersTail } from "./event-commands.js";
+import { AUTHOR_HELP, AUTHOR_OPTION } from "./author.js";
+import { HISTORY_COMMAND } from "./history-command.js";
+import { UI_PASSWORD_COMMAND, UI_TOKEN_COMMAND } from "./ui-access-commands.js";
+import { CONFIG_OPTION, TIMEOUT_OPTION, timeout } from "./option-help.js";
 
 export interface Command {
   readonly words: readonly string[];
@@ -25,11 +29,6 @@ export interface Command {
   readonly exits: string;
   readonly run: (ctx: Context) => Promise<number>;
 }
-
-const CONFIG_OPTION = `  --config FILE      the engine's configuration file (topics, brokers, kafka settings); defaults and
-                     RTCRM_* environment variables apply as for the engine (RTCRM_KAFKA_BOOTSTRAP_SERVERS=...)`;
-const TIMEOUT_OPTION = `  --timeout SECONDS  how long to wait for Kafka (default 30)`;
-const timeout = { timeout: { type: "string" } } as const;
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -53,7 +52,7 @@ examples:
   {
     words: ["campaign", "put"],
     summary: "check campaigns and write them to the campaign topic",
-    synopsis: "rtcrm campaign put FILE|- [--wait] [--config FILE]",
+    synopsis: "rtcrm campaign put FILE|- [--wait] [--author NAME] [--config FILE]",
     help: `Checks the campaigns in FILE (- reads stdin) as \`rtcrm campaign check\` does (fields, dates, filter compiled
 in the sandbox and run once on an example event), then writes each to the campaign topic keyed by its
 campaign_id. The same id again replaces the campaign. FILE holds one campaign, a JSON array of campaigns, or
@@ -62,6 +61,7 @@ one campaign per line. When one is invalid, nothing is written and its problems 
 
 options:
   --wait             wait for the running engine's verdict on the campaign status topic and print it
+${AUTHOR_HELP}
 ${TIMEOUT_OPTION}
 ${CONFIG_OPTION}
 
@@ -69,7 +69,7 @@ examples:
   rtcrm campaign put campaign.json
   rtcrm campaign put --wait campaign.json
   echo '{"campaign_id":4711,"enabled":true,"game":"foe","event_name":"fight","filter":"function(event) { return true }"}' | rtcrm campaign put -`,
-    options: { wait: { type: "boolean" }, ...timeout },
+    options: { wait: { type: "boolean" }, ...AUTHOR_OPTION, ...timeout },
     positionals: { min: 1, max: 1, name: "FILE (or - for stdin)" },
     exits:
       "0 written (with --wait: and accepted); 1 invalid campaign, Kafka failure, or (--wait) rejected or no verdict; 2 usage or configuration error",
@@ -117,21 +117,23 @@ examples:
   {
     words: ["campaign", "delete"],
     summary: "delete a campaign (write its tombstone)",
-    synopsis: "rtcrm campaign delete ID [--config FILE]",
+    synopsis: "rtcrm campaign delete ID [--author NAME] [--config FILE]",
     help: `Writes a tombstone (key ID, no value) to the campaign topic: the engine stops evaluating the campaign at
 once, and compaction later removes its records.
 
 options:
+${AUTHOR_HELP}
 ${TIMEOUT_OPTION}
 ${CONFIG_OPTION}
 
 examples:
   rtcrm campaign delete 4711`,
-    options: { ...timeout },
+    options: { ...AUTHOR_OPTION, ...timeout },
     positionals: { min: 1, max: 1, name: "ID (a campaign_id)" },
     exits: "0 tombstone written; 1 Kafka failure; 2 usage or configuration error",
     run: campaignDelete,
   },
+  HISTORY_COMMAND,
   {
     words: ["campaign", "check"],
     summary: "check a campaign file without Kafka",
@@ -263,6 +265,8 @@ examples:
       "0 done (malformed events included); 1 a campaign was rejected or the campaigns file is not JSON; 2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM",
     run: backtest,
   },
+  UI_PASSWORD_COMMAND,
+  UI_TOKEN_COMMAND,
 ];
 
 /** The command groups with subcommands, for `rtcrm campaign --help`. */
@@ -270,6 +274,7 @@ export const GROUPS: Readonly<Record<string, string>> = {
   campaign: "campaigns on the campaign topic, and checking them",
   event: "events on the events topic",
   triggers: "triggers on the trigger topic",
+  ui: "log-in values for the web UI's configuration",
 };
 
 export const EXIT_CODES = `exit codes:

@@ -1,5 +1,6 @@
 // Campaigns on the campaign topic as a CRM manager sees them: write one (checked first, exactly as the engine
 // will check it), delete one (tombstone), and list them (the compacted topic read to its end, last write wins).
+import { auditHeaders, type AuditStamp } from "../campaigns/audit-headers.js";
 import type { Campaign } from "../campaigns/campaign.js";
 import type { RdSettings } from "../kafka/settings.js";
 import {
@@ -10,7 +11,11 @@ import {
 } from "./check-campaign.js";
 import { DEFAULT_TIMEOUT_MS, readToEnd, withProducer, type Delivered } from "./kafka-io.js";
 
+export type { AuditStamp } from "../campaigns/audit-headers.js";
+
 export interface PutOptions extends CheckOptions {
+  /** Who writes, as record headers (src/campaigns/audit-headers.ts); the time is taken at the write. */
+  readonly audit?: AuditStamp;
   /** Called with where the record landed (e.g. to point at the engine's status record for it). */
   readonly onDelivered?: (delivered: Delivered) => void;
   /** How long to wait for the broker (connect, and each acknowledgement). */
@@ -69,7 +74,8 @@ export async function putCampaigns(
         const raw = campaigns[i];
         // The record is the campaign as written, compact; the engine serialises triggers in the seed's order itself.
         const value = Buffer.from(JSON.stringify(typeof raw === "string" ? JSON.parse(raw) : raw));
-        const delivered = await p.send(topic, value, String(campaign.campaignId));
+        const headers = options.audit ? auditHeaders(options.audit) : {};
+        const delivered = await p.send(topic, value, String(campaign.campaignId), headers);
         options.onDelivered?.(delivered);
         out.push({ campaign, delivered });
       }
@@ -79,14 +85,29 @@ export async function putCampaigns(
   );
 }
 
-/** Writes a tombstone for the campaign: the engine stops evaluating it, and compaction removes it. */
+export interface DeleteOptions {
+  /** Who deletes, as record headers of the tombstone; the time is taken at the write. */
+  readonly audit?: AuditStamp;
+  /** How long to wait for the broker (connect, and the acknowledgement). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Writes a tombstone for the campaign: the engine stops evaluating it, and compaction removes it. Resolves with
+ * where it landed.
+ */
 export async function deleteCampaign(
   settings: RdSettings,
   topic: string,
   campaignId: number,
-  timeoutMs = DEFAULT_TIMEOUT_MS,
-): Promise<void> {
-  await withProducer(settings, (p) => p.send(topic, null, String(campaignId)), timeoutMs);
+  options: DeleteOptions = {},
+): Promise<Delivered> {
+  const headers = options.audit ? auditHeaders(options.audit) : {};
+  return withProducer(
+    settings,
+    (p) => p.send(topic, null, String(campaignId), headers),
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  );
 }
 
 export interface CampaignEntry {

@@ -11,6 +11,15 @@ import {
   partitionsOf,
   returnReadyRecords,
 } from "../kafka/consumer-util.js";
+import {
+  GROUP_REFUSED_CODE,
+  isAuthorizationFailure,
+  isProducerFailure,
+  kafkaCode,
+  notAuthorized,
+  refusedBeforehand,
+  topicRefusal,
+} from "../kafka/authorization.js";
 import type { RdSettings } from "../kafka/settings.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -50,6 +59,28 @@ export function kafkaError(what: string | null, settings: RdSettings, err: { mes
   );
 }
 
+/** How long a failed command may spend asking the broker what the principal may do. */
+const REFUSAL_CHECK_MS = 10_000;
+
+/**
+ * Why `operation` on `topic` failed: a KafkaAuthorizationError when Kafka's ACLs refuse it (by the error's code,
+ * or asked of the broker when the producer failed for good, as an idempotent producer does when its principal
+ * may write no topic at all); otherwise the failure that `fallback` makes of it.
+ */
+async function topicFailure(
+  settings: RdSettings,
+  topic: string,
+  operation: "Read" | "Write",
+  err: unknown,
+  fallback: () => RtcrmError,
+): Promise<RtcrmError> {
+  if (isAuthorizationFailure(err) || isProducerFailure(err)) {
+    const refusal = await topicRefusal(settings, topic, operation, err, REFUSAL_CHECK_MS);
+    if (refusal) return refusal;
+  }
+  return fallback();
+}
+
 /** A connected producer (acks=all, idempotent); every send resolves on the broker's acknowledgement. */
 export async function openProducer(
   settings: RdSettings,
@@ -72,7 +103,10 @@ export async function openProducer(
     const w = waiting.get(id);
     if (!w) return;
     waiting.delete(id);
-    if (err) w.reject(kafkaError(`record to ${report.topic} not delivered`, settings, err));
+    if (err)
+      void topicFailure(settings, report.topic, "Write", err, () =>
+        kafkaError(`record to ${report.topic} not delivered`, settings, err),
+      ).then(w.reject);
     else w.resolve({ partition: report.partition, offset: report.offset });
   });
   await new Promise<void>((resolve, reject) =>
@@ -81,8 +115,25 @@ export async function openProducer(
     ),
   );
   let closed = false;
+  // Asked once per topic before its first record: a principal Kafka's ACLs do not allow to write it gets a
+  // clear refusal at once (an idempotent producer of a principal that may write no topic at all would otherwise
+  // fail in one of several ways, some only after message.timeout.ms).
+  const writable = new Map<string, Promise<void>>();
+  const mayWrite = (topic: string): Promise<void> => {
+    let check = writable.get(topic);
+    if (!check) {
+      check = refusedBeforehand(settings, topic, "Write", Math.min(timeoutMs, REFUSAL_CHECK_MS)).then(
+        (refusal) => {
+          if (refusal) throw refusal;
+        },
+      );
+      writable.set(topic, check);
+    }
+    return check;
+  };
   return {
-    send(topic, value, key, headers = {}) {
+    async send(topic, value, key, headers = {}) {
+      await mayWrite(topic);
       return new Promise<Delivered>((resolve, reject) => {
         if (closed) return reject(new RtcrmError(ErrorCodes.KAFKA, "producer closed"));
         const id = next++;
@@ -99,7 +150,9 @@ export async function openProducer(
           );
         } catch (error) {
           waiting.delete(id);
-          reject(kafkaError(`cannot send to ${topic}`, settings, error as Error));
+          void topicFailure(settings, topic, "Write", error, () =>
+            kafkaError(`cannot send to ${topic}`, settings, error as Error),
+          ).then(reject);
         }
       });
     },
@@ -149,12 +202,36 @@ export function toRecord(message: rdkafka.Message): ClientRecord {
   };
 }
 
+/** The group of every private consumer starts with this (followed by a random id). */
+export const PRIVATE_GROUP_PREFIX = "rtcrm-cli-";
+
+/**
+ * What a failed read of `topic` by a private consumer means: a KafkaAuthorizationError when Kafka's ACLs refuse
+ * the topic or the consumer's group, else a Kafka failure naming the setting to check.
+ */
+export async function readFailure(settings: RdSettings, topic: string, err: unknown): Promise<RtcrmError> {
+  if (err instanceof RtcrmError && !(err.code === ErrorCodes.TOPIC_MISSING || err.code === ErrorCodes.KAFKA))
+    return err;
+  if (kafkaCode(err) === GROUP_REFUSED_CODE)
+    return notAuthorized(settings, "group", PRIVATE_GROUP_PREFIX, "Describe", {
+      cause: err,
+      prefixed: true,
+      detail: `the groups ${PRIVATE_GROUP_PREFIX}<random id> in which this client reads without committing`,
+    });
+  const missing = err instanceof RtcrmError && err.code === ErrorCodes.TOPIC_MISSING;
+  if (missing || isAuthorizationFailure(err)) {
+    const refusal = await topicRefusal(settings, topic, "Read", err, REFUSAL_CHECK_MS);
+    if (refusal) return refusal;
+  }
+  return err instanceof RtcrmError ? err : kafkaError(`cannot read ${topic}`, settings, err as Error);
+}
+
 /** A consumer of its own (random group, never committing): readers here never move an engine's offsets. */
 export function privateConsumer(settings: RdSettings, readCommitted = true): rdkafka.KafkaConsumer {
   const consumer = new rdkafka.KafkaConsumer(
     {
       ...settings,
-      "group.id": `rtcrm-cli-${randomUUID()}`,
+      "group.id": `${PRIVATE_GROUP_PREFIX}${randomUUID()}`,
       "enable.auto.commit": false,
       "enable.auto.offset.store": false,
       "isolation.level": readCommitted ? "read_committed" : "read_uncommitted",
@@ -180,33 +257,44 @@ export async function readToEnd(
     await connectConsumer(consumer, timeoutMs).catch((e: Error) => {
       throw kafkaError(null, settings, e);
     });
-    const partitions = await partitionsOf(consumer, topic, timeoutMs);
-    const ends = new Map<number, number>();
-    for (const p of partitions) ends.set(p, await highWatermark(consumer, topic, p, timeoutMs));
-    const behind = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
-    if (behind.size === 0) return [];
-    consumer.assign([...behind].map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
-    const records: ClientRecord[] = [];
-    while (behind.size > 0) {
-      if (Date.now() > deadline) {
-        throw new RtcrmError(
-          ErrorCodes.KAFKA,
-          `${topic} was not read to its end within ${timeoutMs} ms (${records.length} records so far)`,
-          { canRetry: true },
-        );
-      }
-      for (const message of await consumeBatch(consumer, 500)) {
-        const end = ends.get(message.partition) ?? 0;
-        if (message.offset < end) records.push(toRecord(message));
-        if (message.offset + 1 >= end) behind.delete(message.partition);
-      }
-      // The position also moves past offsets that hold no record (compaction, transaction markers).
-      for (const { partition, offset } of consumer.position()) {
-        if (offset >= (ends.get(partition) ?? 0)) behind.delete(partition);
-      }
-    }
-    return records;
+    return await readAll(consumer, topic, deadline, timeoutMs);
+  } catch (error) {
+    throw await readFailure(settings, topic, error);
   } finally {
     await disconnectConsumer(consumer, 5_000);
   }
+}
+
+async function readAll(
+  consumer: rdkafka.KafkaConsumer,
+  topic: string,
+  deadline: number,
+  timeoutMs: number,
+): Promise<ClientRecord[]> {
+  const partitions = await partitionsOf(consumer, topic, timeoutMs);
+  const ends = new Map<number, number>();
+  for (const p of partitions) ends.set(p, await highWatermark(consumer, topic, p, timeoutMs));
+  const behind = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
+  if (behind.size === 0) return [];
+  consumer.assign([...behind].map((partition) => ({ topic, partition, offset: OFFSET_BEGINNING })));
+  const records: ClientRecord[] = [];
+  while (behind.size > 0) {
+    if (Date.now() > deadline) {
+      throw new RtcrmError(
+        ErrorCodes.KAFKA,
+        `${topic} was not read to its end within ${timeoutMs} ms (${records.length} records so far)`,
+        { canRetry: true },
+      );
+    }
+    for (const message of await consumeBatch(consumer, 500)) {
+      const end = ends.get(message.partition) ?? 0;
+      if (message.offset < end) records.push(toRecord(message));
+      if (message.offset + 1 >= end) behind.delete(message.partition);
+    }
+    // The position also moves past offsets that hold no record (compaction, transaction markers).
+    for (const { partition, offset } of consumer.position()) {
+      if (offset >= (ends.get(partition) ?? 0)) behind.delete(partition);
+    }
+  }
+  return records;
 }

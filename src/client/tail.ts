@@ -9,8 +9,16 @@ import {
   highWatermark,
   partitionsOf,
 } from "../kafka/consumer-util.js";
+import { isAuthorizationFailure } from "../kafka/authorization.js";
 import type { RdSettings } from "../kafka/settings.js";
-import { DEFAULT_TIMEOUT_MS, kafkaError, privateConsumer, toRecord, type ClientRecord } from "./kafka-io.js";
+import {
+  DEFAULT_TIMEOUT_MS,
+  kafkaError,
+  privateConsumer,
+  readFailure,
+  toRecord,
+  type ClientRecord,
+} from "./kafka-io.js";
 
 export type TailRecord = ClientRecord;
 
@@ -58,7 +66,7 @@ export async function tail(
     consumer.assign(assignments);
   } catch (error) {
     await disconnectConsumer(consumer, 5_000);
-    throw error;
+    throw await readFailure(settings, topic, error);
   }
 
   let stopped = false;
@@ -70,7 +78,9 @@ export async function tail(
           onRecord(toRecord(message));
         }
       } catch (error) {
-        options.onError?.(error instanceof Error ? error : new Error(errorMessage(error)));
+        // A refusal by Kafka's ACLs is said as such (and keeps being retried: an admin may grant it meanwhile).
+        const failure = isAuthorizationFailure(error) ? await readFailure(settings, topic, error) : error;
+        options.onError?.(failure instanceof Error ? failure : new Error(errorMessage(failure)));
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }

@@ -3,6 +3,8 @@
 import { readFileSync } from "node:fs";
 import { parseFrequencyCap, type FrequencyCap } from "../campaigns/delivery-rules.js";
 import { ConfigError } from "../errors.js";
+import { describeValue } from "./secrets.js";
+import { checkUiAccess } from "../ui/auth/access-config.js";
 import { SCHEMA, SEED_KEYS, type ConfigKey, type KeySpec, type Scalar } from "./schema.js";
 
 export interface Config {
@@ -36,12 +38,24 @@ export interface Config {
   time_basis: "processing-time" | "created-at";
   delivery: "at-least-once" | "exactly-once";
   transactional_id: string;
+  group_instance_id: string;
+  session_timeout_ms: number;
   http_port: number;
   http_host: string;
   commit_interval_ms: number;
   shutdown_timeout_ms: number;
   filters_compiled_dir: string;
   log_level: "debug" | "info" | "warn" | "error";
+  ui_auth: "none" | "password" | "proxy";
+  ui_users: Record<string, Scalar>;
+  ui_tokens: Record<string, Scalar>;
+  ui_roles: Record<string, Scalar>;
+  ui_session_ttl_s: number;
+  ui_session_secret: string;
+  ui_cookie_secure: boolean;
+  ui_allowed_hosts: string;
+  ui_trusted_proxies: string;
+  ui_proxy_user_header: string;
   kafka: Record<string, Scalar>;
 }
 
@@ -74,19 +88,26 @@ function withGroupNames(config: Record<string, unknown>): Record<string, unknown
   return config;
 }
 
-function describe(value: unknown): string {
-  return value === null
-    ? "null"
-    : Array.isArray(value)
-      ? "an array"
-      : `${typeof value} ${JSON.stringify(value)}`;
+/** librdkafka's default max.poll.interval.ms, which session.timeout.ms must not exceed. */
+const MAX_POLL_INTERVAL_MS = 300_000;
+
+/** librdkafka settings of the group membership that the engine derives from its own keys (README, Recovery). */
+const MEMBERSHIP_PROPERTIES: Readonly<Record<string, ConfigKey>> = {
+  "group.instance.id": "group_instance_id",
+  "session.timeout.ms": "session_timeout_ms",
+  "heartbeat.interval.ms": "session_timeout_ms",
+};
+
+/** A value as a problem shows it: never a secret's (by key), nor a whole map's, which may hold secrets. */
+function describe(value: unknown, key: string, whole = false): string {
+  return describeValue(key, value, whole);
 }
 
 function checkValue(key: string, spec: KeySpec, value: unknown, problems: string[]): unknown {
   switch (spec.type) {
     case "string":
       if (typeof value !== "string" || value === "") {
-        problems.push(`${key}: expected a non-empty string, got ${describe(value)}`);
+        problems.push(`${key}: expected a non-empty string, got ${describe(value, key)}`);
       } else if (spec.oneOf && !spec.oneOf.includes(value)) {
         problems.push(
           `${key}: expected one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`,
@@ -96,27 +117,28 @@ function checkValue(key: string, spec: KeySpec, value: unknown, problems: string
     case "integer":
       if (value === null && spec.default === null) return null;
       if (typeof value !== "number" || !Number.isInteger(value)) {
-        problems.push(`${key}: expected an integer, got ${describe(value)}`);
+        problems.push(`${key}: expected an integer, got ${describe(value, key)}`);
       } else if (value < spec.min || value > spec.max) {
         problems.push(`${key}: must be between ${spec.min} and ${spec.max}, got ${value}`);
       }
       return value;
     case "boolean":
-      if (typeof value !== "boolean") problems.push(`${key}: expected true or false, got ${describe(value)}`);
+      if (typeof value !== "boolean")
+        problems.push(`${key}: expected true or false, got ${describe(value, key)}`);
       return value;
     case "map": {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        problems.push(`${key}: expected an object, got ${describe(value)}`);
+        problems.push(`${key}: expected an object, got ${describe(value, key, true)}`);
         return value;
       }
       for (const [k, v] of Object.entries(value)) {
         if (spec.values === "integer") {
           if (!/^-?\d+$/.test(k)) problems.push(`${key}: keys are campaign ids, got ${JSON.stringify(k)}`);
           if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-            problems.push(`${key}.${k}: expected a positive integer, got ${describe(v)}`);
+            problems.push(`${key}.${k}: expected a positive integer, got ${describe(v, k)}`);
           }
         } else if (!["string", "number", "boolean"].includes(typeof v)) {
-          problems.push(`${key}.${k}: expected a string, number or boolean, got ${describe(v)}`);
+          problems.push(`${key}.${k}: expected a string, number or boolean, got ${describe(v, k)}`);
         }
       }
       return value;
@@ -222,10 +244,27 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     );
   }
 
+  const kafkaMap = merged["kafka"];
+  if (typeof kafkaMap === "object" && kafkaMap !== null) {
+    for (const [property, key] of Object.entries(MEMBERSHIP_PROPERTIES))
+      if (property in kafkaMap) problems.push(`kafka.${property}: set ${key} instead`);
+    // librdkafka refuses a session timeout above the poll interval.
+    const pollMs = Number(
+      (kafkaMap as Record<string, Scalar>)["max.poll.interval.ms"] ?? MAX_POLL_INTERVAL_MS,
+    );
+    const sessionMs = merged["session_timeout_ms"];
+    if (typeof sessionMs === "number" && sessionMs > pollMs)
+      problems.push(
+        `session_timeout_ms (${sessionMs}) must not exceed kafka.max.poll.interval.ms (${pollMs}; librdkafka's default ${MAX_POLL_INTERVAL_MS}): raise that too`,
+      );
+  }
+
   withGroupNames(merged);
   const globalCap = merged["global_frequency_cap"];
   if (typeof globalCap === "object" && globalCap !== null && Object.keys(globalCap).length > 0)
     parseFrequencyCap(globalCap, "global_frequency_cap", problems);
+
+  checkUiAccess(merged as unknown as Config, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: merged as unknown as Config, warnings };

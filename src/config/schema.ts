@@ -204,6 +204,20 @@ export const SCHEMA = {
     description:
       "exactly-once only: the producer's transactional.id, unique per instance and stable across its restarts (a restart then aborts what the previous run left open); default rtcrm-<group>-<hostname>",
   },
+  group_instance_id: {
+    type: "string",
+    default: "",
+    description:
+      'static membership in the consumer group: the group.instance.id of this instance, unique per instance and stable across its restarts (a restarted instance takes its partitions back without a rebalance); default transactional_id when set, else rtcrm-<group>-<hostname>; "none" for dynamic membership',
+  },
+  session_timeout_ms: {
+    type: "integer",
+    default: 30_000,
+    min: 6_000,
+    max: 1_800_000,
+    description:
+      "how long the group waits for a member that stopped heartbeating (a crash) before its partitions go to the others; a restart within it takes them back without a rebalance (README, Recovery)",
+  },
   http_port: {
     type: "integer",
     default: 9464,
@@ -240,6 +254,70 @@ export const SCHEMA = {
     default: "info",
     oneOf: ["debug", "info", "warn", "error"],
     description: "lowest level logged (JSON lines on stderr)",
+  },
+  ui_auth: {
+    type: "string",
+    default: "none",
+    oneOf: ["none", "password", "proxy"],
+    description:
+      "web UI log-in: none (only on a loopback address, or with --insecure-no-auth), password (ui_users, ui_tokens) or proxy (an identity header from ui_trusted_proxies); see README, Security",
+  },
+  ui_users: {
+    type: "map",
+    default: {},
+    values: "scalar",
+    description:
+      'password log-in: user name -> scrypt hash from `rtcrm ui-password` (never the password itself), e.g. {"alice": "scrypt$16384$8$1$..."}',
+  },
+  ui_tokens: {
+    type: "map",
+    default: {},
+    values: "scalar",
+    description:
+      "API tokens for scripts (header Authorization: Bearer <token>): name -> SHA-256 of the token in hex, from `rtcrm ui-token`",
+  },
+  ui_roles: {
+    type: "map",
+    default: {},
+    values: "scalar",
+    description:
+      "role of each user, token or proxy identity: editor (writes campaigns and events) or viewer (reads); anyone not listed is a viewer",
+  },
+  ui_session_ttl_s: {
+    type: "integer",
+    default: 28_800,
+    min: 1,
+    max: 2_592_000,
+    description: "lifetime of a log-in session in seconds (absolute, from the log-in)",
+  },
+  ui_session_secret: {
+    type: "string",
+    default: "",
+    description:
+      "key that signs session cookies (at least 32 characters; set it through RTCRM_UI_SESSION_SECRET); empty: a random key per process, so a restart logs everyone out",
+  },
+  ui_cookie_secure: {
+    type: "boolean",
+    default: false,
+    description:
+      "mark the session cookie Secure (send it over HTTPS only): set it when the UI is served through TLS",
+  },
+  ui_allowed_hosts: {
+    type: "string",
+    default: "",
+    description:
+      "host names the UI answers to besides loopback names and IP addresses, comma-separated (e.g. crm.example.com); any other Host header gets 421 (DNS rebinding)",
+  },
+  ui_trusted_proxies: {
+    type: "string",
+    default: "",
+    description:
+      "proxy log-in: addresses or CIDR ranges of the reverse proxies whose identity header is believed, comma-separated; requests from anywhere else are refused",
+  },
+  ui_proxy_user_header: {
+    type: "string",
+    default: "x-forwarded-user",
+    description: "proxy log-in: the request header that carries the authenticated user's name",
   },
   kafka: {
     type: "map",

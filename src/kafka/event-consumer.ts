@@ -2,10 +2,12 @@
 // consumer loop and the committers make, in promise form where librdkafka answers later.
 import rdkafka from "@confluentinc/kafka-javascript";
 import type { Config } from "../config/config.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, type RtcrmError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { Telemetry } from "../telemetry.js";
 import { connectConsumer, consumeBatch, disconnectConsumer, returnReadyRecords } from "./consumer-util.js";
+import { authorizationError, isAuthorizationFailure } from "./authorization.js";
+import { groupInstanceId, memberGoneError, membershipSettings } from "./group-membership.js";
 import { clientSettings, KafkaErrors } from "./settings.js";
 import { isUnreachable } from "./unreachable.js";
 
@@ -31,6 +33,8 @@ const QUEUED_KIB = 16_384;
 const FETCH_QUEUE_BACKOFF_MS = 10;
 /** How long consume() waits for a first record; afterwards it returns what is ready. */
 const FIRST_RECORD_TIMEOUT_MS = 50;
+/** How long a static member waits, at a graceful stop, for librdkafka to give back its partitions and leave. */
+const LEAVE_TIMEOUT_MS = 5_000;
 
 export class EventConsumer {
   readonly topic: string;
@@ -38,6 +42,14 @@ export class EventConsumer {
   readonly #topics: string[];
   readonly #consumer: rdkafka.KafkaConsumer;
   readonly #log: Logger;
+  readonly #config: Config;
+  readonly #telemetry: Telemetry;
+  /** Static membership: the consumer must leave the group explicitly at a graceful stop. */
+  readonly #isStatic: boolean;
+  /** Set once the member is gone for good (fenced); reported once. */
+  #gone: RtcrmError | undefined;
+  /** Told when a revoke was served (while leaving). */
+  #onRevoked: (() => void) | undefined;
   #handler: RebalanceHandler | undefined;
   #commitListener: CommitListener | undefined;
   #lastErrorLogged = 0;
@@ -46,11 +58,15 @@ export class EventConsumer {
     this.topic = config.event_topic;
     this.#topics = [config.event_topic, ...alsoRead];
     this.#log = log;
+    this.#config = config;
+    this.#telemetry = telemetry;
+    this.#isStatic = groupInstanceId(config) !== null;
     const stats = telemetry.has("clientStats");
     this.#consumer = new rdkafka.KafkaConsumer(
       {
         ...clientSettings(config, "events"),
         "group.id": config.kafka_group_id,
+        ...membershipSettings(config),
         // Exactly-once end to end: events written in aborted transactions upstream are never evaluated.
         ...(config.delivery === "exactly-once" ? { "isolation.level": "read_committed" } : {}),
         "enable.auto.commit": false,
@@ -66,9 +82,10 @@ export class EventConsumer {
     );
     returnReadyRecords(this.#consumer, FIRST_RECORD_TIMEOUT_MS);
     this.#consumer.on("event.error", (err) => this.reportError(err));
-    this.#consumer.on("offset.commit", (err, offsets) =>
-      this.#commitListener?.(err ? new Error(err.message, { cause: err }) : null, offsets),
-    );
+    this.#consumer.on("offset.commit", (err, offsets) => {
+      if (err) this.#memberGone(err);
+      this.#commitListener?.(err ? new Error(err.message, { cause: err }) : null, offsets);
+    });
     if (stats) this.#consumer.on("event.stats", (s) => telemetry.publish("clientStats", s.message));
   }
 
@@ -90,9 +107,18 @@ export class EventConsumer {
     this.#consumer.subscribe([...this.#topics]);
   }
 
-  /** Up to `max` records: waits for the first one briefly, then takes what is ready. */
-  consume(max: number): Promise<ConsumedRecord[]> {
-    return consumeBatch(this.#consumer, max);
+  /**
+   * Up to `max` records: waits for the first one briefly, then takes what is ready. Once the member is fenced
+   * (another instance with its group_instance_id), rejects with RTCRM_KAFKA_FENCED_INSTANCE; once Kafka's ACLs
+   * refuse its group or a topic, with RTCRM_KAFKA_NOT_AUTHORIZED. Both are also published as fatal: the process
+   * must stop.
+   */
+  async consume(max: number): Promise<ConsumedRecord[]> {
+    try {
+      return await consumeBatch(this.#consumer, max);
+    } catch (error) {
+      throw this.#memberGone(error) ?? this.#refused(error) ?? error;
+    }
   }
 
   pause(partitions: readonly TopicPartition[]): void {
@@ -122,8 +148,68 @@ export class EventConsumer {
     }
   }
 
-  disconnect(timeoutMs: number): Promise<void> {
+  /** Leaves the group (a static member too, so that its partitions move at once) and closes the consumer. */
+  async disconnect(timeoutMs: number): Promise<void> {
+    if (this.#isStatic && !this.#gone) await this.#leave(Math.min(LEAVE_TIMEOUT_MS, timeoutMs));
     return disconnectConsumer(this.#consumer, timeoutMs);
+  }
+
+  /**
+   * librdkafka closes a static member without LeaveGroup (KIP-345: a restart should find its partitions waiting),
+   * so they would wait for session_timeout_ms. Unsubscribing before the close does send it (librdkafka skips it
+   * only while closing), once the revoke is served, which takes a poll.
+   */
+  async #leave(timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    try {
+      const held = this.#consumer.assignments().length;
+      let revoked = held === 0;
+      this.#onRevoked = () => (revoked = true);
+      this.#consumer.unsubscribe();
+      // Polls serve the revoke; records still buffered are dropped (uncommitted: the next owner reads them).
+      do {
+        await consumeBatch(this.#consumer, 1);
+      } while (!revoked && Date.now() - started < timeoutMs);
+      this.#log.info("left the consumer group", { partitions: held, ms: Date.now() - started });
+    } catch (error) {
+      this.#log.warn("leaving the consumer group failed; its partitions move after the session timeout", {
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  /** The member's error if it means the member is gone for good (reported as fatal once), else undefined. */
+  #memberGone(error: unknown): RtcrmError | undefined {
+    if (this.#gone) return this.#gone;
+    const gone = memberGoneError(error, this.#config);
+    if (!gone) return undefined;
+    this.#gone = gone;
+    this.#telemetry.publish("fatal", gone);
+    return gone;
+  }
+
+  /**
+   * Kafka's ACLs refuse this member its group or a topic it reads (consume() fails with the code; the client's
+   * error events carry only the text): librdkafka would retry for ever while the engine looked healthy and read
+   * nothing, so it is fatal (RTCRM_KAFKA_NOT_AUTHORIZED, naming what to grant).
+   */
+  #refused(err: unknown): RtcrmError | undefined {
+    if (this.#gone) return this.#gone;
+    if (!isAuthorizationFailure(err)) return undefined;
+    const refused = authorizationError(
+      err,
+      clientSettings(this.#config, "events"),
+      this.#topics.join(", "),
+      "Read",
+      {
+        group: this.#config.kafka_group_id,
+        detail: "a topic this member reads",
+      },
+    );
+    if (!refused) return undefined;
+    this.#gone = refused;
+    this.#telemetry.publish("fatal", refused);
+    return refused;
   }
 
   /** Logs a consumer error, at most every 10 s (an outage repeats its errors every second). */
@@ -146,6 +232,7 @@ export class EventConsumer {
       } else if (err.code === KafkaErrors.REVOKE_PARTITIONS) {
         this.#handler?.revoke(partitions);
         this.#consumer.unassign();
+        this.#onRevoked?.();
       } else {
         this.#log.error("rebalance error", { error: err.message, code: err.code });
       }

@@ -3,7 +3,8 @@ import rdkafka from "@confluentinc/kafka-javascript";
 import type { Config } from "../config/config.js";
 import { ErrorCodes, RtcrmError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
-import { clientSettings, KafkaErrors } from "./settings.js";
+import { authorizationError } from "./authorization.js";
+import { clientSettings, KafkaErrors, type RdSettings } from "./settings.js";
 
 export interface TopicPlan {
   readonly topic: string;
@@ -32,7 +33,16 @@ function listTopics(admin: rdkafka.IAdminClient, timeoutMs: number): Promise<str
   );
 }
 
-function createTopic(admin: rdkafka.IAdminClient, plan: TopicPlan, timeoutMs: number): Promise<void> {
+/**
+ * Creates the topic (an existing one is fine). Refused by Kafka's ACLs: a KafkaAuthorizationError naming the
+ * topic, Create, and the admin's alternative of creating it beforehand.
+ */
+function createTopic(
+  admin: rdkafka.IAdminClient,
+  settings: RdSettings,
+  plan: TopicPlan,
+  timeoutMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) =>
     admin.createTopic(
       {
@@ -42,7 +52,16 @@ function createTopic(admin: rdkafka.IAdminClient, plan: TopicPlan, timeoutMs: nu
         config: plan.compacted ? { "cleanup.policy": "compact" } : {},
       },
       timeoutMs,
-      (err) => (err && err.code !== KafkaErrors.TOPIC_ALREADY_EXISTS ? reject(err) : resolve()),
+      (err) => {
+        if (!err || err.code === KafkaErrors.TOPIC_ALREADY_EXISTS) return resolve();
+        const refused = authorizationError(err, settings, plan.topic, "Create", {
+          detail:
+            `the topic is missing, or this principal may not describe it; have an admin create it beforehand ` +
+            `(${plan.partitions} partitions${plan.compacted ? ", cleanup.policy=compact" : ""}) and grant ` +
+            `the operations README "Kafka permissions" lists, or grant Create`,
+        });
+        reject(refused ?? err);
+      },
     ),
   );
 }
@@ -72,9 +91,10 @@ export async function ensureChangelog(
       ErrorCodes.TOPIC_MISSING,
       `missing topic ${topic} (compacted, ${statePartitions} partitions); create it or set create_topics to true`,
     );
-  const admin = rdkafka.AdminClient.create(clientSettings(config, "admin"));
+  const settings = clientSettings(config, "admin");
+  const admin = rdkafka.AdminClient.create(settings);
   try {
-    await createTopic(admin, { topic, partitions: statePartitions, compacted: true }, timeoutMs);
+    await createTopic(admin, settings, { topic, partitions: statePartitions, compacted: true }, timeoutMs);
     log.info("topic created", { topic, partitions: statePartitions, compacted: true });
   } finally {
     admin.disconnect();
@@ -83,7 +103,8 @@ export async function ensureChangelog(
 
 /** Resolves when every topic exists; throws RtcrmError(TOPIC_MISSING) naming all missing ones when it may not create them. */
 export async function ensureTopics(config: Config, log: Logger, timeoutMs = 30_000): Promise<void> {
-  const admin = rdkafka.AdminClient.create(clientSettings(config, "admin"));
+  const settings = clientSettings(config, "admin");
+  const admin = rdkafka.AdminClient.create(settings);
   try {
     const existing = new Set(await listTopics(admin, timeoutMs));
     const missing = plannedTopics(config).filter((p) => !existing.has(p.topic));
@@ -91,11 +112,12 @@ export async function ensureTopics(config: Config, log: Logger, timeoutMs = 30_0
     if (!config.create_topics) {
       throw new RtcrmError(
         ErrorCodes.TOPIC_MISSING,
-        `missing topic(s): ${missing.map((m) => m.topic).join(", ")}; create them or set create_topics to true`,
+        `missing topic(s): ${missing.map((m) => m.topic).join(", ")} (or this principal may not describe them); ` +
+          "create them or set create_topics to true",
       );
     }
     for (const plan of missing) {
-      await createTopic(admin, plan, timeoutMs);
+      await createTopic(admin, settings, plan, timeoutMs);
       log.info("topic created", {
         topic: plan.topic,
         partitions: plan.partitions,

@@ -1,4 +1,5 @@
 // Structured logs: one JSON object per line on stderr, below a level. Nothing is logged per event at info.
+import { isSecretSetting, REDACTED, redactSettings } from "../config/secrets.js";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -26,8 +27,13 @@ export function createLogger(
       ...base,
       ...fields,
     };
-    for (const [k, v] of Object.entries(entry))
-      if (v instanceof Error) entry[k] = { message: v.message, code: (v as { code?: unknown }).code };
+    for (const [k, v] of Object.entries(entry)) {
+      // A field named like a secret (sasl.password, a token, ...) is never written (README, Security).
+      if (isSecretSetting(k)) entry[k] = REDACTED;
+      else if (v instanceof Error) entry[k] = { message: v.message, code: (v as { code?: unknown }).code };
+      else if (typeof v === "object" && v !== null && !Array.isArray(v))
+        entry[k] = redactSettings(v as Record<string, unknown>);
+    }
     write(JSON.stringify(entry));
   };
   return {

@@ -3,18 +3,21 @@
 import { parseArgs } from "node:util";
 import { loadConfigOrReport, type Config } from "../config/config.js";
 import { errorMessage } from "../errors.js";
-import { createLogger } from "../logging/logger.js";
+import { createLogger, type Logger } from "../logging/logger.js";
+import { hostNameOf, isLoopbackName } from "./auth/served-hosts.js";
 import { startUiServer } from "./ui-server.js";
 
 export const UI_USAGE = `usage: rtcrm-ui [--config path/to/config.json] [--port 8080] [--host 127.0.0.1]
-                [--metrics-url http://127.0.0.1:9464/metrics ...]
+                [--metrics-url http://127.0.0.1:9464/metrics ...] [--insecure-no-auth]
 
 Serves the web UI. Kafka and the topics come from the engine's configuration (defaults, then the
 --config file, then RTCRM_* environment variables). The UI's own settings, as options or environment:
   --port         RTCRM_UI_PORT          HTTP port (default 8080; 0 picks a free one)
-  --host         RTCRM_UI_HOST          address to listen on (default 127.0.0.1: the UI writes to Kafka
-                                        and has no log-in, so it is not reachable from other machines
-                                        unless you say so)
+  --host         RTCRM_UI_HOST          address to listen on (default 127.0.0.1). Any other address needs
+                                        a log-in (ui_auth password or proxy in the configuration; see
+                                        README, Security), or the UI refuses to start
+  --insecure-no-auth                    listen on a non-loopback address without log-in: anyone who
+                                        reaches the port can write campaigns (the log says so)
   --metrics-url  RTCRM_UI_METRICS_URL   the engine's /metrics, for the per-campaign counters; repeat the
                                         option (or separate by commas) for several instances. Default:
                                         http://127.0.0.1:<http_port>/metrics from the configuration`;
@@ -24,6 +27,7 @@ export interface UiOptions {
   readonly port: number;
   readonly host: string;
   readonly metricsUrls: string[] | undefined;
+  readonly insecureNoAuth: boolean;
 }
 
 /** The UI's options from argv and the environment; throws with a message to show next to the usage. */
@@ -35,6 +39,7 @@ export function parseUiArgs(argv: string[], env: NodeJS.ProcessEnv = process.env
       port: { type: "string" },
       host: { type: "string" },
       "metrics-url": { type: "string", multiple: true },
+      "insecure-no-auth": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -62,6 +67,7 @@ export function parseUiArgs(argv: string[], env: NodeJS.ProcessEnv = process.env
     host: values.host ?? env.RTCRM_UI_HOST ?? "127.0.0.1",
     metricsUrls:
       values["metrics-url"] === undefined && env.RTCRM_UI_METRICS_URL === undefined ? undefined : urls,
+    insecureNoAuth: values["insecure-no-auth"] === true,
   };
 }
 
@@ -70,6 +76,19 @@ export function defaultMetricsUrls(config: Config): string[] {
   if (config.http_port === 0) return [];
   const host = ["0.0.0.0", "::", ""].includes(config.http_host) ? "127.0.0.1" : config.http_host;
   return [`http://${host.includes(":") ? `[${host}]` : host}:${config.http_port}/metrics`];
+}
+
+/** Said at start and every 10 minutes while it lasts: nobody should forget the door is open. */
+function warnInsecure(log: Logger, host: string): void {
+  const say = (): void =>
+    log.warn(
+      "insecure: no log-in on a non-loopback address (--insecure-no-auth); anyone who reaches it can write campaigns",
+      {
+        host,
+      },
+    );
+  say();
+  setInterval(say, 10 * 60_000).unref();
 }
 
 export async function runUi(argv: string[]): Promise<number> {
@@ -89,6 +108,17 @@ export async function runUi(argv: string[]): Promise<number> {
   const { config, warnings } = loaded;
   const log = createLogger(config.log_level, { service: "rtcrm-ui" });
   for (const w of warnings) log.warn(w);
+  const exposed = !isLoopbackName(hostNameOf(options.host) ?? options.host);
+  if (exposed && config.ui_auth === "none") {
+    if (!options.insecureNoAuth) {
+      process.stderr.write(
+        `the UI would listen on ${options.host} without log-in: anyone who reaches it could write campaigns.\n` +
+          "Set ui_auth to password or proxy (README, Security), listen on 127.0.0.1, or pass --insecure-no-auth.\n",
+      );
+      return 2;
+    }
+    warnInsecure(log, options.host);
+  }
 
   const ui = await startUiServer({
     config,
@@ -99,6 +129,7 @@ export async function runUi(argv: string[]): Promise<number> {
   });
   log.info("ui listening", {
     url: ui.url,
+    auth: config.ui_auth,
     bootstrapServers: config.kafka_bootstrap_servers,
     campaignTopic: config.campaign_topic,
   });

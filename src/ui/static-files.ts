@@ -44,7 +44,11 @@ const PAGE_FILES: Record<string, string> = {
   "/dom.js": "dom.js",
   "/campaign-form.js": "campaign-form.js",
   "/campaign-list.js": "campaign-list.js",
+  "/campaign-history.js": "campaign-history.js",
   "/sparkline.js": "sparkline.js",
+  "/session.js": "session.js",
+  "/login.html": "login.html",
+  "/login.js": "login.js",
   "/style.css": "style.css",
   "/campaigns.css": "campaigns.css",
 };

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { deleteCampaign, putCampaign } from "../client/campaign-client.js";
+import { readCampaignHistory } from "../client/campaign-history.js";
 import { CampaignCheckError, checkCampaign, type CheckProblem } from "../client/check-campaign.js";
 import { sendEvent } from "../client/event-client.js";
 import type { Config } from "../config/config.js";
@@ -16,6 +17,9 @@ import { LiveState, type LiveChange } from "./live-state.js";
 import { MetricsPoller } from "./metrics-poller.js";
 import { SseHub } from "./sse.js";
 import { StaticFiles } from "./static-files.js";
+import { uiAccess } from "./auth/access-config.js";
+import { AccessGate, mayWrite } from "./auth/access-gate.js";
+import type { Identity } from "./auth/request-identity.js";
 
 export interface UiServerOptions {
   readonly config: Config;
@@ -47,12 +51,18 @@ class HttpError extends Error {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): true {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): true {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
     "cache-control": "no-store",
+    ...headers,
   });
   res.end(text);
   return true;
@@ -142,11 +152,31 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     return checked.ok ? { ok: true, problems: [] } : { ok: false, problems: checked.problems };
   };
 
-  const api = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
+  const gate = new AccessGate(uiAccess(config), log, { sendJson, readBody, checkWriteRequest });
+  /** Writes need the editor role; the records they make carry the writer's name (audit headers). */
+  const writer = (identity: Identity, what: string): { author: string; via: "ui" } => {
+    if (!mayWrite(identity)) {
+      throw new HttpError(403, `${identity.name} is a ${identity.role}: ${what} needs the editor role`);
+    }
+    return { author: identity.via === "none" ? "anonymous (ui without log-in)" : identity.name, via: "ui" };
+  };
+
+  const api = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    identity: Identity,
+  ): Promise<boolean> => {
     const method = req.method ?? "GET";
     if (method === "GET" && path === "/api/state") return sendJson(res, 200, snapshot());
     if (method === "GET" && path === "/api/live") {
       hub.open(req, res, snapshot());
+      // The stream ends with the session: the page then finds itself logged out.
+      const expiresAt = identity.session?.expiresAt;
+      if (expiresAt !== undefined) {
+        const timer = setTimeout(() => res.destroy(), Math.max(0, expiresAt - Date.now()));
+        res.once("close", () => clearTimeout(timer));
+      }
       return true;
     }
     if (method === "GET" && path === "/api/examples/campaign") {
@@ -160,9 +190,19 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       return sendJson(res, 200, checkText(await readBody(req)));
     }
 
+    const historyId = /^\/api\/campaigns\/(-?\d+)\/history$/.exec(path)?.[1];
+    if (method === "GET" && historyId !== undefined && Number.isSafeInteger(Number(historyId))) {
+      try {
+        return sendJson(res, 200, await readCampaignHistory(settings, config, Number(historyId)));
+      } catch (error) {
+        throw kafkaFailure(error);
+      }
+    }
+
     const id = campaignIdFrom(path);
     if (id !== null && method === "PUT") {
       checkWriteRequest(req);
+      const audit = writer(identity, "writing a campaign");
       const text = await readBody(req);
       const checked = checkText(text);
       if (!checked.ok) throw new HttpError(422, "the campaign was not sent", { problems: checked.problems });
@@ -173,8 +213,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       try {
         await putCampaign(settings, config.campaign_topic, text, {
           limits: config,
+          audit,
           onDelivered: (d) =>
-            log.info("campaign sent", { campaignId: id, partition: d.partition, offset: d.offset }),
+            log.info("campaign sent", {
+              campaignId: id,
+              partition: d.partition,
+              offset: d.offset,
+              user: audit.author,
+            }),
         });
       } catch (error) {
         // Checked just above; a second check that disagrees would be a compiler that changed in between.
@@ -187,17 +233,19 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     }
     if (id !== null && method === "DELETE") {
       checkWriteRequest(req, false);
+      const audit = writer(identity, "deleting a campaign");
       try {
-        await deleteCampaign(settings, config.campaign_topic, id);
+        await deleteCampaign(settings, config.campaign_topic, id, { audit });
       } catch (error) {
         throw kafkaFailure(error);
       }
-      log.info("campaign deleted", { campaignId: id });
+      log.info("campaign deleted", { campaignId: id, user: audit.author });
       return sendJson(res, 200, { ok: true, campaignId: id });
     }
 
     if (method === "POST" && path === "/api/events") {
       checkWriteRequest(req);
+      const { author } = writer(identity, "sending an event");
       const text = await readBody(req);
       // The engine's own rules for what it dead-letters: an event the page sends must not be one of those.
       const decoded = decodeEvent(Buffer.from(text));
@@ -206,6 +254,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       }
       try {
         const delivered = await sendEvent(settings, config.event_topic, compactJson(text));
+        log.info("event sent", { ...delivered, user: author });
         return sendJson(res, 200, { ok: true, ...delivered });
       } catch (error) {
         throw kafkaFailure(error);
@@ -219,7 +268,9 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     const path = new URL(req.url ?? "/", "http://ui").pathname;
     void (async () => {
       try {
-        if (await api(req, res, path)) return;
+        const { identity, answered } = await gate.admit(req, res, path);
+        if (answered) return;
+        if (identity !== null && (await api(req, res, path, identity))) return;
         if (req.method === "GET" && (await files.serve(path, res))) return;
         throw new HttpError(404, `not found: ${path}`);
       } catch (error) {

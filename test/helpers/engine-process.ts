@@ -93,9 +93,9 @@ export class EngineProcess {
     this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
   }
 
-  /** Resolves with the first log line (past or future) matching `re`. */
-  waitForLog(re: RegExp, timeoutMs = 60_000): Promise<string> {
-    const seen = this.lines.find((l) => re.test(l));
+  /** Resolves with the first log line (past, from line `from` on, or future) matching `re`. */
+  waitForLog(re: RegExp, timeoutMs = 60_000, from = 0): Promise<string> {
+    const seen = this.lines.slice(from).find((l) => re.test(l));
     if (seen) return Promise.resolve(seen);
     return within(
       timeoutMs,

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { campaignRecord, generateCampaigns, generateEvents } from "../../bench/workload/generator.js";
 import { waitCommitted } from "../../bench/lib/kafka.js";
 import { SEED_CAMPAIGN_JSON, SEED_EVENT_JSON } from "../fixtures/seed.js";
@@ -17,40 +16,12 @@ import {
   engineSetup,
 } from "../helpers/engine-process.js";
 import { produce, readToEnd, within } from "../helpers/kafka.js";
+import { CLI_MAIN as MAIN, cleanEnv, rtcrm as runCli } from "../helpers/cli-process.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const DAY = 86_400_000;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `rtcrm args...` to its end (bounded), with `stdin` piped in. */
-function rtcrm(args: string[], stdin = "", timeoutMs = 120_000): Promise<Run> {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: cleanEnv(),
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin);
-  const exited = new Promise<Run>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })),
-  );
-  return within(timeoutMs, `rtcrm ${args.join(" ")}`, exited).catch((error: unknown) => {
-    child.kill("SIGKILL");
-    throw error;
-  });
-}
-
-/** The test's configuration file decides; RTCRM_* variables of the shell running the tests must not. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RTCRM_")));
-}
+/** `rtcrm args...` with `stdin` piped in. */
+const rtcrm = (args: string[], stdin = "", timeoutMs = 120_000) => runCli(args, { stdin, timeoutMs });
 
 const around = (now = Date.now()) => ({
   start_date: new Date(now - DAY).toISOString(),

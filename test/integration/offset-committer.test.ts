@@ -3,6 +3,7 @@
 // unfinished event; each interval commit is published as `committed`.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import type { Config } from "../../src/config/config.js";
 import { OffsetCommitter } from "../../src/offsets/offset-committer.js";
 import { Telemetry, type CommittedOffset } from "../../src/telemetry.js";
 import {
@@ -20,7 +21,13 @@ import { produce } from "../helpers/kafka.js";
 /** An interval that never comes within a test: only revoking() and stop() commit. */
 const NEVER = 3_600_000;
 
-async function setup(t: TestContext, partitions: number, perPartition: number, intervalMs: number) {
+async function setup(
+  t: TestContext,
+  partitions: number,
+  perPartition: number,
+  intervalMs: number,
+  over: Partial<Config> = {},
+) {
   const topic = await topicOf(t, "offsets", partitions);
   await produce(
     topic,
@@ -30,7 +37,7 @@ async function setup(t: TestContext, partitions: number, perPartition: number, i
       value: JSON.stringify({ i }),
     })),
   );
-  const config = eventPathConfig(topic, { commit_interval_ms: intervalMs });
+  const config = eventPathConfig(topic, { commit_interval_ms: intervalMs, ...over });
   const telemetry = new Telemetry();
   const { log, lines } = testLogger();
   const producer = await ackingProducer(t, config, log);
@@ -137,7 +144,8 @@ test("a rebalance commits the done offsets at revoke; the next owner resumes fro
 
   // A second member of the group: the first gives its partitions back (and takes one again).
   const { log } = testLogger();
-  const other = new TrackingMember(config, telemetry, log);
+  // Its own group_instance_id: with the first one's, the broker would fence the first (static membership).
+  const other = new TrackingMember({ ...config, group_instance_id: `${group}-other` }, telemetry, log);
   const otherCommitter = new OffsetCommitter(producer, other.consumer, other.assignments, {
     intervalMs: NEVER,
     telemetry,
@@ -173,7 +181,8 @@ test("a rebalance commits the done offsets at revoke; the next owner resumes fro
 });
 
 test("stop() resolves false when its commit fails", async (t) => {
-  const { topic, group, member, committer } = await setup(t, 1, 4, NEVER);
+  // A dynamic member: a static one leaves the group through a revoke, whose commit would succeed.
+  const { topic, group, member, committer } = await setup(t, 1, 4, NEVER, { group_instance_id: "none" });
   await member.start(t, committer);
   committer.start();
   await member.fetched((r) => r.length === 4);

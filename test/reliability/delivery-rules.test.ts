@@ -460,8 +460,8 @@ async function checkCaps(
 const ENGINE = {
   batch_size: 64,
   commit_interval_ms: 200,
-  // A killed member leaves the group after the session timeout: keep it short so that restarts rebalance fast.
-  kafka: { "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000 },
+  // A killed member that is not restarted (static membership) leaves the group after the session timeout.
+  session_timeout_ms: 6000,
 };
 
 /**

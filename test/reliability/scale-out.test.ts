@@ -1,6 +1,8 @@
 // Scale-out on Kafka: three engines in one consumer group share a 6-partition events topic. A campaign
 // added mid-stream reaches every instance; one instance is killed and another added during the stream
-// (the group rebalances); every event is evaluated and nothing is lost.
+// (the group rebalances); every event is evaluated and nothing is lost. Static membership: a member killed and
+// not restarted keeps its partitions until the session timeout, then the others take them; a member stopped
+// with SIGTERM hands them over at once. The times are reported, not asserted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { engineFixture, type EngineProcess } from "../helpers/engine-process.js";
@@ -16,6 +18,22 @@ import {
 } from "./scenario.js";
 
 const PARTITIONS = 6;
+const SESSION_TIMEOUT_MS = 6_000;
+const HOLDS_PARTITIONS = /"msg":"partitions assigned".*"partitions":\[\d/;
+
+/** Milliseconds from `since` (epoch ms) to the first line matching `re` any of `engines` logged after line `from`. */
+function firstLogAfter(
+  engines: readonly { engine: EngineProcess; from: number }[],
+  re: RegExp,
+  since: number,
+): Promise<number> {
+  return Promise.race(
+    engines.map(async ({ engine, from }) => {
+      const line = await engine.waitForLog(re, 60_000, from);
+      return Date.parse((JSON.parse(line) as { time: string }).time) - since;
+    }),
+  );
+}
 
 for (const delivery of ["at-least-once", "exactly-once"] as const) {
   test(`${delivery}: 3 instances, one killed and one added mid-stream`, async (t) => {
@@ -26,11 +44,12 @@ for (const delivery of ["at-least-once", "exactly-once"] as const) {
         delivery,
         batch_size: 64,
         commit_interval_ms: 200,
-        kafka: { "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000 },
+        // A dead member leaves the group after the session timeout: keep it short.
+        session_timeout_ms: SESSION_TIMEOUT_MS,
       },
       PARTITIONS,
     );
-    // Each instance its own transactional id (exactly-once), as separate hosts would have.
+    // Each instance its own transactional id (and so group_instance_id), as separate hosts would have.
     const instance = (name: string): Promise<EngineProcess> =>
       start({ RTCRM_TRANSACTIONAL_ID: `scale-${name}` });
 
@@ -67,6 +86,60 @@ for (const delivery of ["at-least-once", "exactly-once"] as const) {
       assert.equal(await e.stop(), 0, `instance ${name} did not stop cleanly`);
     }
     await checkTriggers(t, `scale-out 3 instances, ${delivery}`, topics.trigger_topic, all, {
+      exactlyOnce: delivery === "exactly-once",
+    });
+  });
+}
+
+for (const delivery of ["at-least-once", "exactly-once"] as const) {
+  test(`${delivery}: a static member killed and not restarted; its partitions move after the session timeout`, async (t) => {
+    const { topics, start, config } = await engineFixture(
+      t,
+      `static-${delivery}`,
+      { delivery, batch_size: 64, commit_interval_ms: 200, session_timeout_ms: SESSION_TIMEOUT_MS },
+      PARTITIONS,
+    );
+    const instance = (name: string): Promise<EngineProcess> =>
+      start({
+        RTCRM_GROUP_INSTANCE_ID: `${config.kafka_group_id}-${name}`,
+        RTCRM_TRANSACTIONAL_ID: `${config.kafka_group_id}-${name}`,
+      });
+    const first = makeStream(1800, PARTITIONS, "s1");
+    const second = makeStream(1800, PARTITIONS, "s2");
+    await putCampaigns(topics.campaign_topic, FIGHT_CAMPAIGNS);
+    const [a, b, c] = [await instance("A"), await instance("B"), await instance("C")] as const;
+    for (const e of [a, b, c]) await e.waitForLog(HOLDS_PARTITIONS);
+    await produce(topics.event_topic, first.events);
+    await waitForAll(topics.trigger_topic, first.expected);
+
+    // B dies for good: nobody reads its partitions until the group gives up on it.
+    const survivors = [a, c].map((engine) => ({ engine, from: engine.lines.length }));
+    const killedAt = Date.now();
+    b.child.kill("SIGKILL");
+    await b.exited;
+    await produce(topics.event_topic, second.events);
+    const takeover = await firstLogAfter(survivors, /"msg":"partitions assigned"/, killedAt);
+    const all = concat(first, second);
+    await waitForAll(topics.trigger_topic, all.expected);
+
+    // C stops gracefully: it leaves the group, and A takes every partition at once.
+    const fromA = a.lines.length;
+    const stoppedAt = Date.now();
+    const stopped = c.stop("SIGTERM");
+    const handover = await firstLogAfter(
+      [{ engine: a, from: fromA }],
+      /"msg":"partitions assigned"/,
+      stoppedAt,
+    );
+    assert.equal(await stopped, 0, "instance C did not stop cleanly");
+    assert.equal(await a.stop(), 0, "instance A did not stop cleanly");
+
+    const line =
+      `static membership, ${delivery}: the killed member's partitions taken over ${takeover} ms after the ` +
+      `SIGKILL (session_timeout_ms ${SESSION_TIMEOUT_MS}); the stopped member's ${handover} ms after its SIGTERM`;
+    t.diagnostic(line);
+    process.stdout.write(`# ${line}\n`);
+    await checkTriggers(t, `static member killed, ${delivery}`, topics.trigger_topic, all, {
       exactlyOnce: delivery === "exactly-once",
     });
   });

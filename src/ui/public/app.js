@@ -5,6 +5,8 @@
 import { $, api, debounce, h, setResult, showProblems } from "./dom.js";
 import { setUpCampaignForm } from "./campaign-form.js";
 import { renderCampaigns, renderRejected } from "./campaign-list.js";
+import { setUpHistory } from "./campaign-history.js";
+import { showSession, sessionEnded } from "./session.js";
 
 const state = {
   topics: {},
@@ -110,7 +112,8 @@ function editCampaign(entry) {
   $("campaign-card").scrollIntoView({ behavior: "smooth" });
 }
 
-const showCampaigns = () => renderCampaigns(state, editCampaign);
+const history = setUpHistory();
+const showCampaigns = () => renderCampaigns(state, editCampaign, history.showHistory);
 
 // ---- triggers --------------------------------------------------------------------------------------------
 
@@ -223,12 +226,15 @@ function connect() {
     renderKafka();
   });
   source.addEventListener("error", () => {
+    // The server ends the stream when the session expires: then the page goes to the log-in.
+    void sessionEnded();
     const el = $("kafka-status");
     el.textContent = "UI server: reconnecting…";
     el.className = "pill warn";
   });
 }
 
+void showSession();
 connect();
 // As the seed's demo UI: both editors start with the examples, ready to send.
 $("campaign-example").click();

@@ -84,7 +84,7 @@ async function removeCampaign(campaignId) {
   if (status !== 200) window.alert(`Campaign ${campaignId} not deleted: ${data.error}`);
 }
 
-function campaignRow(state, entry, onEdit) {
+function campaignRow(state, entry, onEdit, onHistory) {
   const c = typeof entry.value === "object" && entry.value !== null ? entry.value : null;
   const st = statusOf(state, entry);
   const m = state.metrics;
@@ -104,6 +104,11 @@ function campaignRow(state, entry, onEdit) {
       ]
     : [];
   actions.push(
+    h(
+      "button",
+      { class: "small", "data-action": "history", onclick: () => void onHistory(entry.campaignId) },
+      "History",
+    ),
     h(
       "button",
       {
@@ -150,9 +155,9 @@ function campaignRow(state, entry, onEdit) {
   );
 }
 
-export function renderCampaigns(state, onEdit) {
+export function renderCampaigns(state, onEdit, onHistory) {
   const entries = [...state.campaigns.values()].sort((a, b) => a.campaignId - b.campaignId);
-  $("campaigns").tBodies[0].replaceChildren(...entries.map((e) => campaignRow(state, e, onEdit)));
+  $("campaigns").tBodies[0].replaceChildren(...entries.map((e) => campaignRow(state, e, onEdit, onHistory)));
   $("no-campaigns").hidden = entries.length > 0;
   const m = state.metrics;
   $("metrics-note").textContent = m.available

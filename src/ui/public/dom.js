@@ -26,6 +26,8 @@ export async function api(method, path, body) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  // The session ended (or never was): the log-in page brings the user back here.
+  if (response.status === 401) window.location.assign("/login.html");
   let data;
   try {
     data = await response.json();

@@ -74,7 +74,8 @@ test("usage errors exit 2 on stderr and point at the command's help", async () =
   const cases: [string[], RegExp][] = [
     [[], /^usage: rtcrm <command>/],
     [["frobnicate"], /unknown command "frobnicate"\n\(rtcrm --help/],
-    [["campaign"], /campaign: which command\? one of put, get, list, delete, check/],
+    [["campaign"], /campaign: which command\? one of put, get, list, delete, history, check/],
+    [["campaign", "history", "x"], /ID must be a whole number, got "x"/],
     [["campaign", "frob"], /campaign: unknown command "frob"/],
     [["campaign", "put"], /missing FILE \(or - for stdin\)\nusage: rtcrm campaign put FILE\|-/],
     [["campaign", "get", "x"], /ID must be a whole number, got "x"/],

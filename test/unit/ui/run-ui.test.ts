@@ -9,6 +9,7 @@ test("UI options: defaults, then environment, then command line", () => {
     port: 8080,
     host: "127.0.0.1",
     metricsUrls: undefined,
+    insecureNoAuth: false,
   });
   assert.deepEqual(
     parseUiArgs([], {
@@ -21,6 +22,7 @@ test("UI options: defaults, then environment, then command line", () => {
       port: 9000,
       host: "0.0.0.0",
       metricsUrls: ["http://a:1/metrics", "http://b:2/metrics"],
+      insecureNoAuth: false,
     },
   );
   assert.deepEqual(
@@ -34,6 +36,7 @@ test("UI options: defaults, then environment, then command line", () => {
         "http://x:9/metrics",
         "--metrics-url",
         "http://y:9/metrics",
+        "--insecure-no-auth",
       ],
       {
         RTCRM_UI_PORT: "9000",
@@ -45,6 +48,7 @@ test("UI options: defaults, then environment, then command line", () => {
       port: 0,
       host: "127.0.0.1",
       metricsUrls: ["http://x:9/metrics", "http://y:9/metrics"],
+      insecureNoAuth: true,
     },
   );
   assert.equal(parseUiArgs(["--help"], {}), "help");
