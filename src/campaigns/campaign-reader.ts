@@ -19,7 +19,7 @@ import { clientSettings } from "../kafka/settings.js";
 import type { Logger } from "../logging/logger.js";
 import { auditFromHeaders } from "./audit-headers.js";
 import type { CampaignSet } from "./campaign-set.js";
-import type { CampaignStatus } from "./status.js";
+import { parseStatusRecord, type CampaignStatus } from "./status.js";
 
 /** librdkafka's logical offset "beginning of the partition". */
 const OFFSET_BEGINNING = -2;
@@ -201,14 +201,7 @@ export interface QuarantinedStatus extends CampaignStatus {
 
 /** The record when it is a quarantine of a known version (other records of the status topic are not needed). */
 function quarantinedStatus(value: Buffer | null | undefined): QuarantinedStatus | null {
-  if (!value) return null;
-  let record: unknown;
-  try {
-    record = JSON.parse(value.toString("utf8"));
-  } catch {
-    return null;
-  }
-  const r = record as Partial<QuarantinedStatus> | null;
+  const r = parseStatusRecord(value) as Partial<QuarantinedStatus> | null;
   return r?.status === "quarantined" && typeof r.version === "string" && typeof r.campaign_id === "number"
     ? (r as QuarantinedStatus)
     : null;

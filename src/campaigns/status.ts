@@ -22,3 +22,18 @@ export interface CampaignStatus {
   readonly written_at?: string;
   readonly written_via?: string;
 }
+
+/** A record of the status topic as the engine writes it (status and source present), or null for anything else. */
+export function parseStatusRecord(value: Buffer | null | undefined): CampaignStatus | null {
+  if (!value || value.length === 0) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString("utf8"));
+  } catch {
+    return null;
+  }
+  const s = parsed as Partial<CampaignStatus> | null;
+  return typeof s === "object" && s !== null && typeof s.status === "string" && typeof s.source === "string"
+    ? (s as CampaignStatus)
+    : null;
+}

@@ -3,7 +3,7 @@
 // are compacted, so older versions and statuses last only until compaction removes them.
 import { auditFromHeaders, type AuditFields } from "../campaigns/audit-headers.js";
 import { parseCampaign } from "../campaigns/campaign.js";
-import type { CampaignStatus } from "../campaigns/status.js";
+import { parseStatusRecord, type CampaignStatus } from "../campaigns/status.js";
 import type { RdSettings } from "../kafka/settings.js";
 import { decodeCampaignRecord } from "./campaign-client.js";
 import { DEFAULT_TIMEOUT_MS, readToEnd, type ClientRecord } from "./kafka-io.js";
@@ -62,7 +62,9 @@ export async function readCampaignHistory(
     readToEnd(settings, topics.campaign_status_topic, timeoutMs),
   ]);
   const versions = campaignVersions(topics.campaign_topic, campaignRecords, campaignId);
-  const statuses = statusRecords.map((r) => statusOf(r.value)).filter((s): s is CampaignStatus => s !== null);
+  const statuses = statusRecords
+    .map((r) => parseStatusRecord(r.value))
+    .filter((s): s is CampaignStatus => s !== null);
   return {
     campaign_id: campaignId,
     campaign_topic: topics.campaign_topic,
@@ -96,21 +98,6 @@ export function campaignVersions(
     });
   }
   return out;
-}
-
-/** A status record as the engine writes it, or null for anything else. */
-export function statusOf(value: Buffer | null): CampaignStatus | null {
-  if (value === null || value.length === 0) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.toString("utf8"));
-  } catch {
-    return null;
-  }
-  const s = parsed as Partial<CampaignStatus> | null;
-  return typeof s === "object" && s !== null && typeof s.status === "string" && typeof s.source === "string"
-    ? (s as CampaignStatus)
-    : null;
 }
 
 /**

@@ -3,11 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCampaign } from "../../../src/campaigns/campaign.js";
-import type { CampaignStatus } from "../../../src/campaigns/status.js";
+import { parseStatusRecord as statusOf, type CampaignStatus } from "../../../src/campaigns/status.js";
 import {
   campaignVersions,
   mergeTimeline,
-  statusOf,
   type HistoryVersion,
   type TimelineEntry,
 } from "../../../src/client/campaign-history.js";
