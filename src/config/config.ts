@@ -98,16 +98,11 @@ const MEMBERSHIP_PROPERTIES: Readonly<Record<string, ConfigKey>> = {
   "heartbeat.interval.ms": "session_timeout_ms",
 };
 
-/** A value as a problem shows it: never a secret's (by key), nor a whole map's, which may hold secrets. */
-function describe(value: unknown, key: string, whole = false): string {
-  return describeValue(key, value, whole);
-}
-
 function checkValue(key: string, spec: KeySpec, value: unknown, problems: string[]): unknown {
   switch (spec.type) {
     case "string":
       if (typeof value !== "string" || value === "") {
-        problems.push(`${key}: expected a non-empty string, got ${describe(value, key)}`);
+        problems.push(`${key}: expected a non-empty string, got ${describeValue(key, value)}`);
       } else if (spec.oneOf && !spec.oneOf.includes(value)) {
         problems.push(
           `${key}: expected one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`,
@@ -117,28 +112,28 @@ function checkValue(key: string, spec: KeySpec, value: unknown, problems: string
     case "integer":
       if (value === null && spec.default === null) return null;
       if (typeof value !== "number" || !Number.isInteger(value)) {
-        problems.push(`${key}: expected an integer, got ${describe(value, key)}`);
+        problems.push(`${key}: expected an integer, got ${describeValue(key, value)}`);
       } else if (value < spec.min || value > spec.max) {
         problems.push(`${key}: must be between ${spec.min} and ${spec.max}, got ${value}`);
       }
       return value;
     case "boolean":
       if (typeof value !== "boolean")
-        problems.push(`${key}: expected true or false, got ${describe(value, key)}`);
+        problems.push(`${key}: expected true or false, got ${describeValue(key, value)}`);
       return value;
     case "map": {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        problems.push(`${key}: expected an object, got ${describe(value, key, true)}`);
+        problems.push(`${key}: expected an object, got ${describeValue(key, value, true)}`);
         return value;
       }
       for (const [k, v] of Object.entries(value)) {
         if (spec.values === "integer") {
           if (!/^-?\d+$/.test(k)) problems.push(`${key}: keys are campaign ids, got ${JSON.stringify(k)}`);
           if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-            problems.push(`${key}.${k}: expected a positive integer, got ${describe(v, k)}`);
+            problems.push(`${key}.${k}: expected a positive integer, got ${describeValue(k, v)}`);
           }
         } else if (!["string", "number", "boolean"].includes(typeof v)) {
-          problems.push(`${key}.${k}: expected a string, number or boolean, got ${describe(v, k)}`);
+          problems.push(`${key}.${k}: expected a string, number or boolean, got ${describeValue(k, v)}`);
         }
       }
       return value;
