@@ -267,14 +267,14 @@ export const SCHEMA = {
     default: {},
     values: "scalar",
     description:
-      'password log-in: user name -> scrypt hash from `rtcrm ui-password` (never the password itself), e.g. {"alice": "scrypt$16384$8$1$..."}',
+      'password log-in: user name -> scrypt hash from `rtcrm ui password` (never the password itself), e.g. {"alice": "scrypt$16384$8$1$..."}',
   },
   ui_tokens: {
     type: "map",
     default: {},
     values: "scalar",
     description:
-      "API tokens for scripts (header Authorization: Bearer <token>): name -> SHA-256 of the token in hex, from `rtcrm ui-token`",
+      "API tokens for scripts (header Authorization: Bearer <token>): name -> SHA-256 of the token in hex, from `rtcrm ui token`",
   },
   ui_roles: {
     type: "map",

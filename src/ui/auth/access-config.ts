@@ -62,7 +62,7 @@ function readUiAccess(config: AccessKeys, problems: string[]): UiAccess {
     if (!NAME.test(name)) problems.push(`ui_tokens: ${JSON.stringify(name)} is not a valid token name`);
     if (typeof digest !== "string" || !/^[0-9a-f]{64}$/i.test(digest)) {
       problems.push(
-        `ui_tokens.${name}: expected the token's SHA-256 in hex (64 digits), from \`rtcrm ui-token\``,
+        `ui_tokens.${name}: expected the token's SHA-256 in hex (64 digits), from \`rtcrm ui token\``,
       );
     } else tokens.set(name, Buffer.from(digest, "hex"));
   }

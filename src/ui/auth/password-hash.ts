@@ -26,7 +26,7 @@ function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptO
 /** The hash's parts, or a reason it is not one (the reason never repeats the text: it is secret-like). */
 export function parsePasswordHash(text: string): PasswordHash | string {
   const m = FORMAT.exec(text);
-  if (!m) return "not a scrypt hash (scrypt$N$r$p$salt$hash): make one with `rtcrm ui-password`";
+  if (!m) return "not a scrypt hash (scrypt$N$r$p$salt$hash): make one with `rtcrm ui password`";
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (N < 2 || (N & (N - 1)) !== 0) return "scrypt N must be a power of two";
   if (r < 1 || r > 32 || p < 1 || p > 16) return "scrypt r must be 1-32 and p 1-16";
