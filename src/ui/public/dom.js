@@ -19,6 +19,15 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+let leaving = false;
+
+/** Leaves for the log-in page, once: several requests that find the session over navigate only once. */
+export function goToLogIn() {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign("/login.html");
+}
+
 export async function api(method, path, body) {
   const init = { method, headers: {} };
   if (body !== undefined) {
@@ -27,7 +36,7 @@ export async function api(method, path, body) {
   }
   const response = await fetch(path, init);
   // The session ended (or never was): the log-in page brings the user back here.
-  if (response.status === 401) window.location.assign("/login.html");
+  if (response.status === 401) goToLogIn();
   let data;
   try {
     data = await response.json();

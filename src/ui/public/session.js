@@ -1,7 +1,7 @@
 // Who is logged in, shown in the header with a log-out button; a viewer's page hides the write buttons (the
 // server refuses a viewer's writes anyway). With ui_auth none there is no one to show.
-/* global window, document */
-import { $, api } from "./dom.js";
+/* global document */
+import { $, api, goToLogIn } from "./dom.js";
 
 export async function showSession() {
   const { status, data } = await api("GET", "/api/me");
@@ -17,7 +17,7 @@ export async function showSession() {
   logout.hidden = data.via !== "session";
   logout.onclick = async () => {
     await api("POST", "/api/logout", {});
-    window.location.assign("/login.html");
+    goToLogIn();
   };
 }
 
